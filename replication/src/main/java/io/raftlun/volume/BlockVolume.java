@@ -1,0 +1,76 @@
+package io.raftlun.volume;
+
+import io.netty.buffer.ByteBuf;
+import io.raftlun.volume.reservation.ReservationCommand;
+import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.Reservations;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A block volume as the SCSI layer sees it: asynchronous from the start, because the volume
+ * behind it may be local or replicated through a Raft log on other nodes.
+ *
+ * <p>Buffer ownership: every {@link ByteBuf} passed in is owned by the volume from the call on
+ * (it releases it, also on failure); every {@link ByteBuf} a future completes with is owned by
+ * the caller. Futures never complete on the caller's thread while it holds a lock of the volume,
+ * and they may complete on any thread: callers that must answer on an event loop hop there.
+ *
+ * <p>Durability ({@link #writeCacheEnabled()}): a completed write is visible to every later read
+ * on any node; it is on stable storage only after a completed {@link #flush()}, or at once when
+ * written with {@code fua}.
+ */
+public interface BlockVolume extends AutoCloseable {
+
+    /** The volume's cluster-wide name (also the source of its SCSI identity). */
+    String name();
+
+    /** Logical block size in bytes (512 or 4096). */
+    int blockSize();
+
+    /** Capacity in logical blocks. */
+    long blockCount();
+
+    /** Reads {@code blocks} blocks at {@code lba}; unwritten and unmapped blocks read as zeros. */
+    CompletableFuture<ByteBuf> read(long lba, int blocks);
+
+    /** Writes {@code data} (a whole number of blocks) at {@code lba}. */
+    CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua);
+
+    /**
+     * Writes one block of {@code pattern} to every block of the range; with {@code unmap} and an
+     * all-zero pattern the range is deallocated instead (SBC-4 5.50).
+     */
+    CompletableFuture<Void> writeSame(long lba, long blocks, ByteBuf pattern, boolean unmap);
+
+    /** Deallocates the extents; they read as zeros afterwards. */
+    CompletableFuture<Void> unmap(List<Extent> extents);
+
+    /**
+     * Atomically compares the blocks at {@code lba} with {@code compare} and, only if equal, writes
+     * {@code write} (same length). Completes with -1 on success, or the byte offset of the first
+     * difference (SBC-4 5.3: MISCOMPARE, INFORMATION = offset).
+     */
+    CompletableFuture<Long> compareAndWrite(long lba, ByteBuf compare, ByteBuf write, boolean fua);
+
+    /** Makes every completed write durable (SYNCHRONIZE CACHE). */
+    CompletableFuture<Void> flush();
+
+    /**
+     * Provisioning status from {@code lba} on, as consecutive extents of the same state, at most
+     * {@code maxExtents} of them (GET LBA STATUS, SBC-4 5.7).
+     */
+    CompletableFuture<List<LbaStatus>> lbaStatus(long lba, int maxExtents);
+
+    /** True while completed writes may still be in a volatile cache (the honest WCE bit). */
+    boolean writeCacheEnabled();
+
+    /** Applies a persistent reservation change in the volume's order of commands. */
+    CompletableFuture<ReservationOutcome> reserve(ReservationCommand command);
+
+    /** The current reservation state, for conflict checks and PERSISTENT RESERVE IN. */
+    Reservations reservations();
+
+    @Override
+    void close();
+}

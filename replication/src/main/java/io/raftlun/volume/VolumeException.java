@@ -1,0 +1,37 @@
+package io.raftlun.volume;
+
+/**
+ * A volume could not do what was asked. The SCSI layer turns the {@link Kind} into sense data,
+ * so a failing volume never reaches an initiator as a dropped command.
+ */
+public class VolumeException extends RuntimeException {
+
+    public enum Kind {
+        /** The range lies outside the volume. */
+        OUT_OF_RANGE,
+        /** Reading failed and could not be repaired from another replica. */
+        MEDIUM_ERROR,
+        /** The volume cannot commit writes now (no quorum, shutting down). */
+        UNAVAILABLE,
+        /** The volume is read-only. */
+        WRITE_PROTECTED,
+        /** Anything else. */
+        INTERNAL
+    }
+
+    private final Kind kind;
+
+    public VolumeException(Kind kind, String message) {
+        super(message);
+        this.kind = kind;
+    }
+
+    public VolumeException(Kind kind, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+}
