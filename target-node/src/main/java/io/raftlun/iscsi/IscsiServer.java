@@ -1,27 +1,101 @@
 package io.raftlun.iscsi;
 
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.raftlun.iscsi.pdu.PduDecoder;
+import io.raftlun.iscsi.pdu.PduEncoder;
+import io.raftlun.iscsi.session.IscsiConnection;
+import io.raftlun.iscsi.session.SessionRegistry;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** One node's iSCSI portal. (Stub: filled in by the transport work.) */
+/** One node's iSCSI portal: a Netty server whose every connection is an {@link IscsiConnection}. */
 public final class IscsiServer implements AutoCloseable {
 
-    private final InetSocketAddress bound;
+    private static final Logger log = LoggerFactory.getLogger(IscsiServer.class);
 
-    private IscsiServer(InetSocketAddress bound) {
-        this.bound = bound;
+    private final EventLoopGroup acceptors;
+    private final EventLoopGroup workers;
+    private final Channel listener;
+    private final SessionRegistry sessions;
+
+    private IscsiServer(EventLoopGroup acceptors, EventLoopGroup workers, Channel listener, SessionRegistry sessions) {
+        this.acceptors = acceptors;
+        this.workers = workers;
+        this.listener = listener;
+        this.sessions = sessions;
     }
 
-    /** Binds the portal and serves the directory's targets until closed. */
+    /**
+     * Binds the portal and serves the directory's targets until closed.
+     *
+     * @throws IllegalStateException with a message naming the address when it cannot be bound
+     */
     public static IscsiServer start(IscsiSettings settings, TargetDirectory directory) {
-        return new IscsiServer(settings.portal());
+        EventLoopGroup acceptors = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+        SessionRegistry sessions = new SessionRegistry();
+        long idleMillis = settings.nopInInterval().toMillis();
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(acceptors, workers)
+                .channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 256)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                        new WriteBufferWaterMark(4 * 1024 * 1024, 16 * 1024 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel channel) {
+                        PduDecoder decoder = new PduDecoder(IscsiLimits.TARGET_MAX_RECV_DATA_SEGMENT_LENGTH);
+                        PduEncoder encoder = new PduEncoder();
+                        if (idleMillis > 0) {
+                            channel.pipeline().addLast(new IdleStateHandler(idleMillis, 0, 0, TimeUnit.MILLISECONDS));
+                        }
+                        channel.pipeline()
+                                .addLast("decoder", decoder)
+                                .addLast("encoder", encoder)
+                                .addLast("connection", new IscsiConnection(directory, settings, sessions, decoder,
+                                        encoder));
+                    }
+                });
+        try {
+            Channel listener = bootstrap.bind(settings.portal()).syncUninterruptibly().channel();
+            log.info("iSCSI portal listening on {}", listener.localAddress());
+            return new IscsiServer(acceptors, workers, listener, sessions);
+        } catch (Exception e) {
+            acceptors.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw new IllegalStateException("cannot listen on " + settings.portal() + ": " + e.getMessage(), e);
+        }
     }
 
     /** The address actually bound (the port is chosen by the system when configured as 0). */
     public InetSocketAddress localAddress() {
-        return bound;
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    /** Sessions logged in right now. */
+    public int sessionCount() {
+        return sessions.size();
     }
 
     @Override
     public void close() {
+        listener.close().syncUninterruptibly();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        acceptors.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

@@ -1,0 +1,45 @@
+package io.raftlun.iscsi.session;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The node's live sessions by initiator port and target (RFC 7143 §4.2.7.3): a new login with the
+ * ISID of a live session reinstates it, closing the old one first; TSIHs are handed out here.
+ */
+public final class SessionRegistry {
+
+    /** What identifies a session to the target: initiator name, ISID, target name. */
+    record SessionKey(String initiatorName, long isid, String targetName) {
+    }
+
+    private final ConcurrentHashMap<SessionKey, IscsiConnection> sessions = new ConcurrentHashMap<>();
+    private final AtomicInteger nextTsih = new AtomicInteger(1);
+
+    int newTsih() {
+        while (true) {
+            int tsih = nextTsih.getAndIncrement() & 0xffff;
+            if (tsih != 0) {
+                return tsih;
+            }
+        }
+    }
+
+    /** Registers {@code connection} for {@code key}; returns the session it replaces, or null. */
+    IscsiConnection register(SessionKey key, IscsiConnection connection) {
+        return sessions.put(key, connection);
+    }
+
+    IscsiConnection find(SessionKey key) {
+        return sessions.get(key);
+    }
+
+    void unregister(SessionKey key, IscsiConnection connection) {
+        sessions.remove(key, connection);
+    }
+
+    /** Live sessions (for status and metrics). */
+    public int size() {
+        return sessions.size();
+    }
+}
