@@ -25,6 +25,8 @@ public final class IscsiServer implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(IscsiServer.class);
 
+    private static final int LOGOUT_GRACE_SECONDS = 2;
+
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
     private final Channel listener;
@@ -43,6 +45,11 @@ public final class IscsiServer implements AutoCloseable {
      * @throws IllegalStateException with a message naming the address when it cannot be bound
      */
     public static IscsiServer start(IscsiSettings settings, TargetDirectory directory) {
+        return start(settings, directory, IscsiMetrics.none());
+    }
+
+    /** As {@link #start(IscsiSettings, TargetDirectory)}, recording into {@code metrics}. */
+    public static IscsiServer start(IscsiSettings settings, TargetDirectory directory, IscsiMetrics metrics) {
         EventLoopGroup acceptors = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
         SessionRegistry sessions = new SessionRegistry();
@@ -67,8 +74,8 @@ public final class IscsiServer implements AutoCloseable {
                         channel.pipeline()
                                 .addLast("decoder", decoder)
                                 .addLast("encoder", encoder)
-                                .addLast("connection", new IscsiConnection(directory, settings, sessions, decoder,
-                                        encoder));
+                                .addLast("connection", new IscsiConnection(directory, settings, sessions, metrics,
+                                        decoder, encoder));
                     }
                 });
         try {
@@ -92,9 +99,23 @@ public final class IscsiServer implements AutoCloseable {
         return sessions.size();
     }
 
+    /**
+     * Stops accepting connections, asks logged-in initiators to log out and gives them a moment to
+     * do so (they reconnect elsewhere, or later), then closes what is left.
+     */
     @Override
     public void close() {
         listener.close().syncUninterruptibly();
+        sessions.requestLogoutAll(LOGOUT_GRACE_SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(LOGOUT_GRACE_SECONDS);
+        while (sessions.size() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         acceptors.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
     }

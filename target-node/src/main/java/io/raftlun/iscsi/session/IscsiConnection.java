@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.raftlun.iscsi.IscsiLimits;
+import io.raftlun.iscsi.IscsiMetrics;
 import io.raftlun.iscsi.IscsiSettings;
 import io.raftlun.iscsi.TargetDirectory;
 import io.raftlun.iscsi.TargetDirectory.IscsiTarget;
@@ -69,6 +70,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private final TargetDirectory directory;
     private final IscsiSettings settings;
     private final SessionRegistry registry;
+    private final IscsiMetrics metrics;
     private final PduDecoder decoder;
     private final PduEncoder encoder;
 
@@ -104,10 +106,11 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private long pingSentNanos;
 
     public IscsiConnection(TargetDirectory directory, IscsiSettings settings, SessionRegistry registry,
-                           PduDecoder decoder, PduEncoder encoder) {
+                           IscsiMetrics metrics, PduDecoder decoder, PduEncoder encoder) {
         this.directory = directory;
         this.settings = settings;
         this.registry = registry;
+        this.metrics = metrics;
         this.decoder = decoder;
         this.encoder = encoder;
     }
@@ -116,6 +119,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         login = new LoginNegotiation(directory, peerAddress(), settings.portalGroupTag());
+        metrics.connectionOpened();
         ctx.fireChannelActive();
     }
 
@@ -145,8 +149,14 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-        if (event instanceof IdleStateEvent && state == State.FULL_FEATURE) {
-            pingOrGiveUp();
+        if (event instanceof IdleStateEvent) {
+            if (state == State.FULL_FEATURE) {
+                pingOrGiveUp();
+            } else if (state == State.LOGIN) {
+                // A connection that stalls in login holds a socket and nothing else: let it go.
+                log.info("{}: login stalled; closing", describePeer());
+                ctx.close();
+            }
         }
         ctx.fireUserEventTriggered(event);
     }
@@ -159,7 +169,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        boolean wasLoggedIn = state != State.LOGIN && parameters != null;
         state = State.CLOSED;
+        metrics.connectionClosed();
+        if (wasLoggedIn && !discovery) {
+            metrics.sessionEnded(target.name());
+        }
         for (Task task : tasks.values()) {
             task.aborted = true;
             task.releaseData();
@@ -202,6 +217,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                         step.answers().encode(ctx.alloc())));
             }
         } catch (LoginException e) {
+            metrics.login(e.reason());
             log.warn("login refused: {} from {} (status 0x{}: {})", login.initiatorName(), describePeer(),
                     String.format("%04x", e.status()), e.getMessage());
             ctx.writeAndFlush(LoginResponse.of(false, false, request.currentStage(), 0, request.isid(),
@@ -246,6 +262,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             tsih = registry.newTsih();
         }
         state = State.FULL_FEATURE;
+        metrics.login("success");
+        if (!discovery) {
+            metrics.sessionStarted(target.name());
+        }
         advertisedMaxCmdSN = expCmdSN + IscsiLimits.COMMAND_WINDOW - 1;
         ctx.writeAndFlush(LoginResponse.of(true, false, step.currentStage(), step.nextStage(), request.isid(), tsih,
                 request.initiatorTaskTag(), nextStatus(), 0, 0, step.answers().encode(ctx.alloc())));
@@ -503,6 +523,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void respond(Task task, ScsiResult result) {
+        metrics.command(target.name(), task.read ? "read" : task.write ? "write" : "none",
+                System.nanoTime() - task.arrivalNanos);
         long residual = (long) task.expectedLength - result.commandLength();
         ByteBuf data = result.data();
         int dataLength = data == null ? 0 : (int) Math.min(data.readableBytes(), (long) task.expectedLength);
@@ -596,6 +618,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             };
         }
         log.info("{}: task management function {} on LUN {}: response {}", describePeer(), function, lun, response);
+        metrics.taskManagement(function, response);
         ChannelFutureListener after = function == TaskManagementRequest.TARGET_COLD_RESET
                 && response == TaskManagementResponse.FUNCTION_COMPLETE ? ChannelFutureListener.CLOSE : null;
         var written = ctx.writeAndFlush(TaskManagementResponse.of(response, request.initiatorTaskTag(), nextStatus()));
@@ -814,6 +837,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     private void malformed(MalformedPdu malformed) {
         log.info("{}: malformed PDU: {}", describePeer(), malformed.detail());
+        metrics.pduRejected(malformed.reason());
+        if (malformed.reason() == Reject.DATA_DIGEST_ERROR) {
+            metrics.digestError("data");
+        } else if (malformed.detail().startsWith("header digest")) {
+            metrics.digestError("header");
+        }
         if (malformed.framingLost() || state == State.LOGIN) {
             if (state != State.LOGIN) {
                 ctx.write(Reject.of(malformed.reason(), malformed.header(), nextStatus()));
@@ -827,6 +856,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     private void reject(int reason, IscsiPdu pdu) {
         log.info("{}: rejecting {} (reason 0x{})", describePeer(), pdu, Integer.toHexString(reason));
+        metrics.pduRejected(reason);
         ctx.writeAndFlush(Reject.of(reason, pdu.bhsBytes(), nextStatus()));
     }
 

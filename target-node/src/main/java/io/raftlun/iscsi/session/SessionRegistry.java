@@ -38,6 +38,11 @@ public final class SessionRegistry {
         sessions.remove(key, connection);
     }
 
+    /** Asks every session's initiator to log out (RFC 7143 §11.9.1 AsyncEvent 1) within {@code seconds}. */
+    public void requestLogoutAll(int seconds) {
+        sessions.values().forEach(connection -> connection.requestLogout(seconds));
+    }
+
     /** Live sessions (for status and metrics). */
     public int size() {
         return sessions.size();

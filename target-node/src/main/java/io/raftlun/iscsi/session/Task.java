@@ -18,6 +18,7 @@ final class Task {
     final int expectedLength;
     final boolean read;
     final boolean write;
+    final long arrivalNanos = System.nanoTime();
 
     /** Write data received so far, in buffer-offset order. */
     CompositeByteBuf data;

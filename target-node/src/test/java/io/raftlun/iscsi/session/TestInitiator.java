@@ -42,7 +42,7 @@ final class TestInitiator implements AutoCloseable {
         PduDecoder decoder = new PduDecoder(1024 * 1024);
         PduEncoder encoder = new PduEncoder();
         target = new EmbeddedChannel(decoder, encoder,
-                new IscsiConnection(directory, settings, registry, decoder, encoder));
+                new IscsiConnection(directory, settings, registry, io.raftlun.iscsi.IscsiMetrics.none(), decoder, encoder));
     }
 
     /** Sends a PDU as bytes on the wire. */
