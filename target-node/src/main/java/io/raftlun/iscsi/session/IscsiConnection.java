@@ -64,6 +64,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(IscsiConnection.class);
 
+    /** SAM task attribute ORDERED, as the SCSI Command PDU carries it (RFC 7143 §11.3.1.3). */
+    private static final int ORDERED = 2;
+
     /** Login failures are answered with this StatusClass for the detail in the high byte. */
     private enum State { LOGIN, FULL_FEATURE, LOGGING_OUT, CLOSED }
 
@@ -93,6 +96,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private final TreeMap<Integer, IscsiPdu> waitingForCmdSN = new TreeMap<>(IscsiConnection::compareSerial);
 
     private final Map<Integer, Task> tasks = new HashMap<>();
+    /** Tasks whose data is complete but that wait behind an ORDERED task (SAM-5 8.6). */
+    private final java.util.ArrayDeque<Task> blockedByOrder = new java.util.ArrayDeque<>();
+    private int executing;
+    private boolean orderedRunning;
     private final Map<Integer, Task> tasksByTransferTag = new HashMap<>();
     private int nextTransferTag = 1;
     private LogoutRequest pendingLogout;
@@ -492,7 +499,36 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         if (task.executing || task.aborted || (task.write && task.received < task.writeLength())) {
             return;
         }
+        // SAM-5 8.6: an ORDERED task starts after every older task ended, and younger ones wait for it.
+        boolean ordered = task.taskAttribute == ORDERED;
+        if (orderedRunning || !blockedByOrder.isEmpty() || (ordered && executing > 0)) {
+            if (!blockedByOrder.contains(task)) {
+                blockedByOrder.add(task);
+            }
+            return;
+        }
+        start(task);
+    }
+
+    private void startUnblockedTasks() {
+        while (!blockedByOrder.isEmpty() && !orderedRunning) {
+            Task next = blockedByOrder.peek();
+            if (next.aborted) {
+                blockedByOrder.poll();
+                continue;
+            }
+            if (next.taskAttribute == ORDERED && executing > 0) {
+                return;
+            }
+            blockedByOrder.poll();
+            start(next);
+        }
+    }
+
+    private void start(Task task) {
         task.executing = true;
+        executing++;
+        orderedRunning |= task.taskAttribute == ORDERED;
         ByteBuf data = task.data == null ? Unpooled.EMPTY_BUFFER : task.data;
         task.data = null;
         ScsiCommand command = new ScsiCommand(nexus, task.lun, task.cdb, task.itt & 0xffffffffL,
@@ -508,6 +544,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void completed(Task task, ScsiResult result, Throwable failure) {
+        executing--;
+        if (task.taskAttribute == ORDERED) {
+            orderedRunning = false;
+        }
         if (failure != null) {
             log.error("{}: SCSI layer failed task 0x{} instead of answering", describePeer(),
                     Integer.toHexString(task.itt), failure);
@@ -515,10 +555,14 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
         if (task.aborted || state == State.CLOSED || tasks.get(task.itt) != task) {
             result.release();
+            if (state != State.CLOSED) {
+                startUnblockedTasks();
+            }
             return;
         }
         tasks.remove(task.itt);
         respond(task, result);
+        startUnblockedTasks();
         finishLogoutIfIdle();
     }
 
@@ -582,6 +626,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             tasksByTransferTag.remove(ttt);
         }
         tasks.remove(task.itt);
+        if (blockedByOrder.remove(task)) {
+            startUnblockedTasks();
+        }
     }
 
     // ---------------------------------------------------------------- task management

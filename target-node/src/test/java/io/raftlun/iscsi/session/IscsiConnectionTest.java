@@ -309,6 +309,32 @@ class IscsiConnectionTest {
     }
 
     @Test
+    void orderedTaskWaitsForOlderTasksAndHoldsBackYoungerOnes() {
+        loggedIn(Map.of());
+        scsi.hold = true;
+        int simple = 1;
+        int ordered = 2;
+        initiator.send(ScsiCommandRequest.of(false, true, true, false, simple, 0, 0xa, 512, initiator.cmdSN++, 0,
+                READ_10, null));
+        initiator.send(ScsiCommandRequest.of(false, true, true, false, ordered, 0, 0xb, 512, initiator.cmdSN++, 0,
+                READ_10, null));
+        initiator.send(ScsiCommandRequest.of(false, true, true, false, simple, 0, 0xc, 512, initiator.cmdSN++, 0,
+                READ_10, null));
+        assertEquals(1, scsi.executed.size(), "only the oldest task runs");
+        scsi.held.get(0).complete(FakeScsiTarget.resultFor(scsi.executed.get(0).command()));
+        assertEquals(2, scsi.executed.size());
+        assertEquals(0xb, scsi.executed.get(1).command().taskTag());
+        scsi.held.get(1).complete(FakeScsiTarget.resultFor(scsi.executed.get(1).command()));
+        assertEquals(3, scsi.executed.size());
+        scsi.held.get(2).complete(FakeScsiTarget.resultFor(scsi.executed.get(2).command()));
+        for (int itt : new int[] {0xa, 0xb, 0xc}) {
+            DataIn in = initiator.receive();
+            assertEquals(itt, in.initiatorTaskTag());
+            in.release();
+        }
+    }
+
+    @Test
     void nopOutPingIsEchoed() {
         loggedIn(Map.of());
         initiator.send(NopOut.of(true, 0x77, Bhs.RESERVED_TAG, initiator.cmdSN, 0,
