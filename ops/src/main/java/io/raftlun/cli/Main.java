@@ -5,6 +5,7 @@ import picocli.CommandLine.Command;
 
 /** The {@code raftlun} command. */
 @Command(name = "raftlun", mixinStandardHelpOptions = true, version = "raftlun 0.1.0",
+        subcommands = {io.raftlun.bench.BenchCommand.class},
         description = "Highly available iSCSI storage: every write committed through Raft.")
 public final class Main implements Runnable {
 

@@ -1,0 +1,199 @@
+package io.raftlun.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code raftlun bench}: raftlun and tgt side by side on this machine, driven by the same real
+ * initiators in the same run, reported as medians and ratios.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {
+                "Benchmarks raftlun against tgt (Debian's iSCSI target, file-backed LUN) on this machine.",
+                "Both are driven by the same real initiators: qemu-img bench (QEMU's libiscsi), fio through a",
+                "qemu-storage-daemon NBD export, and ext4 on the LUN (FUSE export + loop device, needs root).",
+                "Targets run alternately for several rounds; the report gives medians and raftlun/tgt ratios",
+                "as a markdown table (report.md), a chart (ratios.png) and raw numbers (measurements.csv).",
+                "Needs: tgt, qemu-utils, qemu-block-extra, qemu-system-common, fio, fuse3."})
+public final class BenchCommand implements Callable<Integer> {
+
+    private static final long MIB = 1024 * 1024;
+
+    @Option(names = "--rounds", defaultValue = "3", description = "Rounds per target (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--size-mib", defaultValue = "1024", description = "LUN size in MiB (default: ${DEFAULT-VALUE}).")
+    long sizeMib;
+
+    @Option(names = "--working-set-mib", defaultValue = "256",
+            description = "Part of the LUN the workloads touch, prefilled first (default: ${DEFAULT-VALUE}).")
+    long workingSetMib;
+
+    @Option(names = "--out", description = "Directory for the report (default: bench-results/<time>).")
+    Path out;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Loopback address to serve on.")
+    String host;
+
+    @Option(names = "--port", defaultValue = "3290",
+            description = "First portal port; each target gets its own (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--quick", description = "Short runs, for a smoke test of the harness itself.")
+    boolean quick;
+
+    @Option(names = "--skip-ext4", description = "Leave out the ext4 workload (it needs root).")
+    boolean skipExt4;
+
+    @Option(names = "--targets", split = ",", defaultValue = "tgt,raftlun-rf1",
+            description = "Targets to run, in this order each round (default: ${DEFAULT-VALUE}).")
+    List<String> targets;
+
+    @Override
+    public Integer call() throws Exception {
+        List<String> missing = new ArrayList<>();
+        for (String tool : List.of("tgtd", "tgtadm", "qemu-img", "qemu-storage-daemon", "fio")) {
+            if (!Processes.onPath(tool)) {
+                missing.add(tool);
+            }
+        }
+        if (!missing.isEmpty()) {
+            System.err.println("raftlun bench: missing " + String.join(", ", missing)
+                    + "; install with: apt-get install tgt qemu-utils qemu-block-extra qemu-system-common fio fuse3");
+            return 2;
+        }
+        boolean root = "root".equals(System.getProperty("user.name"));
+        boolean ext4 = !skipExt4 && root;
+        if (out == null) {
+            out = Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        }
+        Files.createDirectories(out);
+        Path work = Files.createDirectories(out.resolve("work"));
+        long size = sizeMib * MIB;
+        long workingSet = Math.min(workingSetMib, sizeMib) * MIB;
+        List<Workload> workloads = workloads(workingSet, ext4);
+
+        Report report = new Report("tgt");
+        for (int round = 1; round <= rounds; round++) {
+            for (String which : targets) {
+                System.out.printf("round %d/%d: %s%n", round, rounds, which);
+                try (TargetUnderTest target = start(which, work, size)) {
+                    prefill(target, workingSet);
+                    AtomicLong peakRss = new AtomicLong();
+                    Thread sampler = sampleMemory(target, peakRss);
+                    try {
+                        for (Workload workload : workloads) {
+                            List<Measurement> results = workload.run(target, work);
+                            results.forEach(m -> System.out.printf("  %-36s %12.2f %s%n", m.metric(), m.value(),
+                                    m.unit()));
+                            report.add(results);
+                        }
+                    } finally {
+                        sampler.interrupt();
+                        sampler.join();
+                    }
+                    report.add(List.of(new Measurement(target.name(), "peak RSS under load", "MiB",
+                            peakRss.get() / (double) MIB, false)));
+                }
+            }
+        }
+        String machine = machine();
+        String markdown = report.markdown(machine);
+        Files.writeString(out.resolve("report.md"), markdown);
+        report.chart(out.resolve("ratios.png"));
+        report.writeCsv(out.resolve("measurements.csv"));
+        System.out.println();
+        System.out.println(markdown);
+        System.out.println("report: " + out.resolve("report.md") + ", chart: " + out.resolve("ratios.png"));
+        if (!ext4) {
+            System.out.println("(ext4 workload left out" + (root ? "" : ": it needs root") + ")");
+        }
+        return 0;
+    }
+
+    private TargetUnderTest start(String which, Path work, long size) throws Exception {
+        return switch (which) {
+            case "tgt" -> TgtReference.start(work, host, port, size);
+            case "raftlun-rf1" -> RaftlunNodes.single(work, host, port + 1, size);
+            default -> throw new picocli.CommandLine.ParameterException(
+                    new picocli.CommandLine(this), "unknown target " + which + " (known: tgt, raftlun-rf1)");
+        };
+    }
+
+    private List<Workload> workloads(long workingSet, boolean ext4) {
+        int small = quick ? 2000 : 20000;
+        int large = quick ? 100 : 1000;
+        int seconds = quick ? 3 : 10;
+        List<Workload> list = new ArrayList<>(List.of(
+                new QemuImgBench("4k QD1 read", false, 1, 4096, small, workingSet),
+                new QemuImgBench("4k QD1 write", true, 1, 4096, small, workingSet),
+                new QemuImgBench("4k QD32 read", false, 32, 4096, small * 4, workingSet),
+                new QemuImgBench("4k QD32 write", true, 32, 4096, small * 4, workingSet),
+                new QemuImgBench("1M QD8 read", false, 8, 1 << 20, large, workingSet),
+                new QemuImgBench("1M QD8 write", true, 8, 1 << 20, large, workingSet),
+                new FioOverNbd("fio 4k randread QD32", "randread", 4096, 32, seconds, workingSet),
+                new FioOverNbd("fio 4k randwrite QD32", "randwrite", 4096, 32, seconds, workingSet)));
+        if (ext4) {
+            list.add(new Ext4OverIscsi(quick ? 64 * MIB : 256 * MIB, quick ? 500 : 2000));
+        }
+        return list;
+    }
+
+    /** Writes the working set once, so that reads hit written blocks on every target. */
+    private static void prefill(TargetUnderTest target, long workingSet) throws Exception {
+        new QemuImgBench("prefill", true, 8, 1 << 20, (int) (workingSet / MIB), workingSet).run(target, null);
+    }
+
+    private static Thread sampleMemory(TargetUnderTest target, AtomicLong peak) {
+        Thread sampler = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                peak.accumulateAndGet(target.residentBytes(), Math::max);
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "rss-sampler");
+        sampler.setDaemon(true);
+        sampler.start();
+        return sampler;
+    }
+
+    private static String machine() {
+        StringBuilder text = new StringBuilder("Machine: ");
+        text.append(Runtime.getRuntime().availableProcessors()).append(" cores, ");
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    long kib = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    text.append(kib / (1024 * 1024)).append(" GiB memory");
+                }
+            }
+        } catch (Exception e) {
+            text.append("memory unknown");
+        }
+        text.append("; Java ").append(System.getProperty("java.version"));
+        text.append("; ").append(TgtReference.version());
+        text.append("; ").append(firstLine("qemu-img", "--version"));
+        text.append("; ").append(firstLine("fio", "--version"));
+        return text.toString();
+    }
+
+    private static String firstLine(String... command) {
+        try {
+            return Processes.run(Duration.ofSeconds(5), command).lines().findFirst().orElse(command[0]).trim();
+        } catch (Exception e) {
+            return command[0] + " (version unknown)";
+        }
+    }
+}

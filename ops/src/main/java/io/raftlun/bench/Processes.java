@@ -1,0 +1,101 @@
+package io.raftlun.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Running the real tools the benchmark drives: bounded in time, output captured. */
+final class Processes {
+
+    private Processes() {
+    }
+
+    /** Runs a command to completion; fails with its output if it exits non-zero or runs too long. */
+    static String run(Duration timeout, String... command) throws IOException, InterruptedException {
+        return run(timeout, List.of(command));
+    }
+
+    static String run(Duration timeout, List<String> command) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        byte[][] output = new byte[1][];
+        Thread reader = new Thread(() -> {
+            try {
+                output[0] = process.getInputStream().readAllBytes();
+            } catch (IOException e) {
+                output[0] = new byte[0];
+            }
+        });
+        reader.start();
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            reader.join(1000);
+            throw new IOException(String.join(" ", command) + " did not finish within " + timeout.toSeconds() + " s");
+        }
+        reader.join();
+        String text = new String(output[0], StandardCharsets.UTF_8);
+        if (process.exitValue() != 0) {
+            throw new IOException(String.join(" ", command) + " exited with " + process.exitValue() + ":\n" + text);
+        }
+        return text;
+    }
+
+    /** Starts a long-running helper (a daemon), its output going to {@code log}. */
+    static Process start(Path log, List<String> command) throws IOException {
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    static void stop(Process process) throws InterruptedException {
+        if (process == null || !process.isAlive()) {
+            return;
+        }
+        process.destroy();
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Resident set size of a process and its children in bytes, from /proc (0 if it is gone). */
+    static long residentBytes(long pid) {
+        long total = 0;
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    total += Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return total;
+    }
+
+    /** True if {@code tool} is on the PATH. */
+    static boolean onPath(String tool) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (Files.isExecutable(Path.of(dir, tool))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static void waitForPort(String host, int port, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try (java.net.Socket socket = new java.net.Socket()) {
+                socket.connect(new java.net.InetSocketAddress(host, port), 500);
+                return;
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("nothing listens on " + host + ":" + port + " after " + timeout.toSeconds()
+                            + " s", e);
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package io.raftlun.bench;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code qemu-img bench} on the iSCSI URL: QEMU's libiscsi driver issuing fixed-size requests at a
+ * fixed queue depth, sequentially through the working set (the same offsets for every target).
+ */
+record QemuImgBench(String label, boolean write, int depth, int requestBytes, int requests, long workingSetBytes)
+        implements Workload {
+
+    private static final Pattern COMPLETED = Pattern.compile("Run completed in ([0-9.]+) seconds");
+
+    @Override
+    public String name() {
+        return label;
+    }
+
+    @Override
+    public List<Measurement> run(TargetUnderTest target, Path workDir) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("qemu-img", "bench", "-f", "raw", "-t", "none",
+                "-i", "threads", "-c", Integer.toString(requests), "-d", Integer.toString(depth), "-s",
+                Integer.toString(requestBytes), "-S", Integer.toString(requestBytes)));
+        if (write) {
+            command.add("-w");
+        }
+        command.add("json:{\"driver\":\"raw\",\"size\":" + workingSetBytes + ",\"file\":{\"driver\":\"iscsi\","
+                + "\"transport\":\"tcp\",\"portal\":\"" + target.portal() + "\",\"target\":\"" + target.iqn()
+                + "\",\"lun\":" + target.lun() + "}}");
+        String output = Processes.run(Duration.ofMinutes(5), command);
+        Matcher matcher = COMPLETED.matcher(output);
+        if (!matcher.find()) {
+            throw new IllegalStateException("qemu-img bench printed no result:\n" + output);
+        }
+        double seconds = Double.parseDouble(matcher.group(1));
+        if (requestBytes >= 1024 * 1024) {
+            double mibPerSecond = (double) requests * requestBytes / (1024.0 * 1024.0) / seconds;
+            return List.of(new Measurement(target.name(), label + " throughput", "MiB/s", mibPerSecond, true));
+        }
+        double iops = requests / seconds;
+        if (depth == 1) {
+            return List.of(new Measurement(target.name(), label + " latency", "µs", 1e6 / iops, false));
+        }
+        return List.of(new Measurement(target.name(), label + " IOPS", "IOPS", iops, true));
+    }
+}

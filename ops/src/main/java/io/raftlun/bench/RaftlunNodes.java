@@ -1,0 +1,94 @@
+package io.raftlun.bench;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * raftlun as the benchmark runs it: node processes started from this very jar, exactly as an
+ * operator would run {@code raftlun node}, each with its own data directory.
+ */
+final class RaftlunNodes implements TargetUnderTest {
+
+    static final String IQN = "iqn.2026-11.io.raftlun.bench:raftlun";
+
+    private final String name;
+    private final String host;
+    private final int port;
+    private final List<Process> nodes;
+
+    private RaftlunNodes(String name, String host, int port, List<Process> nodes) {
+        this.name = name;
+        this.host = host;
+        this.port = port;
+        this.nodes = nodes;
+    }
+
+    /** One node serving one thin LUN of {@code sizeBytes} (replication factor 1). */
+    static RaftlunNodes single(Path workDir, String host, int port, long sizeBytes)
+            throws IOException, InterruptedException {
+        Path dataDir = Files.createDirectories(workDir.resolve("raftlun-rf1"));
+        List<String> command = new ArrayList<>(javaCommand());
+        command.addAll(List.of("node", "--data-dir", dataDir.toString(), "--portal", host + ":" + port,
+                "--target", IQN, "--lun", "1:" + sizeBytes));
+        Process node = Processes.start(workDir.resolve("raftlun-rf1.log"), command);
+        RaftlunNodes target = new RaftlunNodes("raftlun-rf1", host, port, List.of(node));
+        try {
+            Processes.waitForPort(host, port, Duration.ofSeconds(60));
+            return target;
+        } catch (IOException e) {
+            target.close();
+            throw new IOException(e.getMessage() + " (see " + workDir.resolve("raftlun-rf1.log") + ")", e);
+        }
+    }
+
+    /** The java command that runs this jar, with the node JVM options an operator would use. */
+    static List<String> javaCommand() throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        try {
+            Path jar = Path.of(RaftlunNodes.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (!Files.isRegularFile(jar)) {
+                throw new IOException("the benchmark must run from the raftlun jar (./raftlun bench)");
+            }
+            return List.of(java, "-jar", jar.toString());
+        } catch (URISyntaxException e) {
+            throw new IOException("cannot locate the raftlun jar", e);
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public String portal() {
+        return host + ":" + port;
+    }
+
+    @Override
+    public String iqn() {
+        return IQN;
+    }
+
+    @Override
+    public int lun() {
+        return 1;
+    }
+
+    @Override
+    public long residentBytes() {
+        return nodes.stream().mapToLong(p -> Processes.residentBytes(p.pid())).sum();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (Process node : nodes) {
+            Processes.stop(node);
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package io.raftlun.bench;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import javax.imageio.ImageIO;
+
+/**
+ * Medians per target and metric, and each raftlun target's ratio against the reference, oriented
+ * so that above 1 always means raftlun did better (throughput up, latency or memory down).
+ */
+final class Report {
+
+    private final String reference;
+    private final List<Measurement> measurements = new ArrayList<>();
+
+    Report(String reference) {
+        this.reference = reference;
+    }
+
+    void add(List<Measurement> more) {
+        measurements.addAll(more);
+    }
+
+    List<String> targets() {
+        Set<String> names = new LinkedHashSet<>();
+        measurements.forEach(m -> names.add(m.target()));
+        return new ArrayList<>(names);
+    }
+
+    Map<String, Measurement> metrics() {
+        Map<String, Measurement> metrics = new LinkedHashMap<>();
+        measurements.forEach(m -> metrics.putIfAbsent(m.metric(), m));
+        return metrics;
+    }
+
+    double median(String target, String metric) {
+        double[] values = measurements.stream()
+                .filter(m -> m.target().equals(target) && m.metric().equals(metric))
+                .mapToDouble(Measurement::value).sorted().toArray();
+        if (values.length == 0) {
+            return Double.NaN;
+        }
+        int mid = values.length / 2;
+        return values.length % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+    }
+
+    /** raftlun relative to the reference; above 1 means raftlun did better. */
+    double ratio(String target, String metric, boolean higherIsBetter) {
+        double ours = median(target, metric);
+        double theirs = median(reference, metric);
+        return higherIsBetter ? ours / theirs : theirs / ours;
+    }
+
+    String markdown(String machine) {
+        List<String> targets = targets();
+        List<String> contenders = targets.stream().filter(t -> !t.equals(reference)).toList();
+        StringBuilder md = new StringBuilder();
+        md.append("| workload | unit |");
+        targets.forEach(t -> md.append(' ').append(t).append(" |"));
+        contenders.forEach(t -> md.append(' ').append(t).append('/').append(reference).append(" |"));
+        md.append('\n').append("|---|---|");
+        targets.forEach(t -> md.append("---:|"));
+        contenders.forEach(t -> md.append("---:|"));
+        md.append('\n');
+        for (Measurement m : metrics().values()) {
+            md.append("| ").append(m.metric()).append(" | ").append(m.unit()).append(" |");
+            for (String t : targets) {
+                md.append(' ').append(format(median(t, m.metric()))).append(" |");
+            }
+            for (String t : contenders) {
+                md.append(' ').append(String.format(Locale.ROOT, "%.2f×", ratio(t, m.metric(), m.higherIsBetter())))
+                        .append(" |");
+            }
+            md.append('\n');
+        }
+        md.append("\nMedians of all rounds; ratios are oriented so that above 1 means raftlun did better "
+                + "(more throughput, less latency or memory).\n\n").append(machine).append('\n');
+        return md.toString();
+    }
+
+    private static String format(double value) {
+        if (Double.isNaN(value)) {
+            return "–";
+        }
+        return value >= 100 ? String.format(Locale.ROOT, "%.0f", value) : String.format(Locale.ROOT, "%.2f", value);
+    }
+
+    /** A bar per metric and contender: its ratio against the reference, with the 1.0 line drawn. */
+    void chart(Path png) throws IOException {
+        List<String> contenders = targets().stream().filter(t -> !t.equals(reference)).toList();
+        List<Measurement> metrics = new ArrayList<>(metrics().values());
+        int rowHeight = 18 * Math.max(1, contenders.size()) + 8;
+        int width = 1000;
+        int left = 330;
+        int height = 60 + rowHeight * metrics.size();
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, width, height);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        double max = 2.0;
+        for (Measurement m : metrics) {
+            for (String t : contenders) {
+                double r = ratio(t, m.metric(), m.higherIsBetter());
+                if (!Double.isNaN(r) && !Double.isInfinite(r)) {
+                    max = Math.max(max, r);
+                }
+            }
+        }
+        double scale = (width - left - 60) / max;
+        g.setColor(Color.DARK_GRAY);
+        g.drawString("raftlun relative to " + reference + " (above 1 = raftlun better)", left, 20);
+        Color[] colors = {new Color(0x2b6cb0), new Color(0xdd6b20), new Color(0x38a169)};
+        int y = 40;
+        for (Measurement m : metrics) {
+            g.setColor(Color.BLACK);
+            g.drawString(m.metric(), 10, y + 14);
+            for (int i = 0; i < contenders.size(); i++) {
+                double r = ratio(contenders.get(i), m.metric(), m.higherIsBetter());
+                int bar = Double.isNaN(r) ? 0 : (int) Math.min(width - left - 60, r * scale);
+                g.setColor(colors[i % colors.length]);
+                g.fillRect(left, y + 2 + 18 * i, bar, 14);
+                g.setColor(Color.BLACK);
+                g.drawString(String.format(Locale.ROOT, "%.2f× %s", r, contenders.get(i)), left + bar + 4,
+                        y + 14 + 18 * i);
+            }
+            y += rowHeight;
+        }
+        g.setColor(Color.RED);
+        g.setStroke(new BasicStroke(1.5f));
+        int one = left + (int) scale;
+        g.drawLine(one, 30, one, height - 10);
+        g.dispose();
+        ImageIO.write(image, "png", png.toFile());
+    }
+
+    /** Every raw measurement, for whoever wants to look deeper. */
+    void writeCsv(Path csv) throws IOException {
+        StringBuilder text = new StringBuilder("target,metric,unit,value\n");
+        for (Measurement m : measurements) {
+            text.append(m.target()).append(',').append(m.metric()).append(',').append(m.unit()).append(',')
+                    .append(m.value()).append('\n');
+        }
+        Files.writeString(csv, text);
+    }
+}

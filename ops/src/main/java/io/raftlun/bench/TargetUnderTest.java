@@ -1,0 +1,26 @@
+package io.raftlun.bench;
+
+/** A running iSCSI target the benchmark drives: tgt, or raftlun in one of its shapes. */
+interface TargetUnderTest extends AutoCloseable {
+
+    /** Short name for tables: "tgt", "raftlun-rf1", ... */
+    String name();
+
+    /** Host and port of the portal. */
+    String portal();
+
+    String iqn();
+
+    int lun();
+
+    /** Resident memory of the target's processes right now, in bytes. */
+    long residentBytes();
+
+    /** The libiscsi URL of the LUN. */
+    default String url() {
+        return "iscsi://" + portal() + "/" + iqn() + "/" + lun();
+    }
+
+    @Override
+    void close() throws Exception;
+}
