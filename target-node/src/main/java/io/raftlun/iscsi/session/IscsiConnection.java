@@ -379,13 +379,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
         Task task = new Task(command, LunAddress.decode(command.lunField()));
         int immediateLength = command.data().readableBytes();
-        if (task.write && (task.expectedLength < 0 || task.expectedLength > IscsiLimits.MAX_TRANSFER_BYTES)) {
+        if (task.write && task.expectedLength > IscsiLimits.MAX_TRANSFER_BYTES) {
             // Never buffer more than one command may transfer; the initiator is told, not starved.
             respondWithoutData(task, Sense.INVALID_FIELD_IN_CDB);
             return;
         }
         if (immediateLength > 0 && (!task.write || !parameters.immediateData()
-                || immediateLength > Math.min(parameters.firstBurstLength(), task.expectedLength))) {
+                || immediateLength > Math.min(parameters.firstBurstLength(), task.writeLength()))) {
             reject(Reject.PROTOCOL_ERROR, command);
             return;
         }
@@ -421,7 +421,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         int[] r2t = null;
         if (ttt == Bhs.RESERVED_TAG) {
             boolean inWindow = task.unsolicitedPending
-                    && offset + (long) length <= Math.min(parameters.firstBurstLength(), task.expectedLength);
+                    && offset + (long) length <= Math.min(parameters.firstBurstLength(), task.writeLength());
             if (!inWindow || pdu.dataSN() != task.unsolicitedDataSN) {
                 dataPhaseError(task, "unsolicited Data-Out outside FirstBurstLength or out of DataSN order");
                 return;
@@ -532,7 +532,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         ByteBuf data = task.data == null ? Unpooled.EMPTY_BUFFER : task.data;
         task.data = null;
         ScsiCommand command = new ScsiCommand(nexus, task.lun, task.cdb, task.itt & 0xffffffffL,
-                task.taskAttribute, task.expectedLength, task.read, task.write, data);
+                task.taskAttribute, (int) Math.min(task.expectedLength, Integer.MAX_VALUE), task.read, task.write,
+                data);
         ScsiTarget scsi = target.scsi();
         scsi.execute(command).whenComplete((result, failure) -> {
             if (ctx.executor().inEventLoop()) {
@@ -569,9 +570,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private void respond(Task task, ScsiResult result) {
         metrics.command(target.name(), task.read ? "read" : task.write ? "write" : "none",
                 System.nanoTime() - task.arrivalNanos);
-        long residual = (long) task.expectedLength - result.commandLength();
+        long residual = task.expectedLength - result.commandLength();
         ByteBuf data = result.data();
-        int dataLength = data == null ? 0 : (int) Math.min(data.readableBytes(), (long) task.expectedLength);
+        int dataLength = data == null ? 0 : (int) Math.min(data.readableBytes(), task.expectedLength);
         if (!task.read) {
             dataLength = 0;
         }
@@ -615,7 +616,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         tasks.remove(task.itt);
         task.aborted = true;
         task.releaseData();
-        respond(task, new ScsiResult(ScsiResult.CHECK_CONDITION, sense, null, task.expectedLength));
+        respond(task, new ScsiResult(ScsiResult.CHECK_CONDITION, sense, null, task.writeLength()));
         finishLogoutIfIdle();
     }
 
@@ -675,9 +676,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
 
     private int abortTask(TaskManagementRequest request) {
-        Task task = tasks.get(request.referencedTaskTag());
+        int referenced = request.referencedTaskTag();
+        Task task = tasks.get(referenced);
         if (task != null) {
             abort(task);
+            return TaskManagementResponse.FUNCTION_COMPLETE;
+        }
+        if (abortWaiting(t -> t.itt == referenced)) {
             return TaskManagementResponse.FUNCTION_COMPLETE;
         }
         // RFC 7143 §11.5.1: a task the target never saw, but whose CmdSN lies before this request's,
@@ -696,18 +701,29 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             }
         }
         doomed.forEach(this::abort);
-        Iterator<Map.Entry<Integer, IscsiPdu>> waiting = waitingForCmdSN.entrySet().iterator();
-        while (waiting.hasNext()) {
-            IscsiPdu pdu = waiting.next().getValue();
-            if (pdu instanceof ScsiCommandRequest c && which.test(new Task(c, LunAddress.decode(c.lunField())))) {
-                // Commands still waiting for a gap in CmdSN are part of the task set, too; the
-                // window slot stays so that the initiator's numbering remains valid.
-                waiting.remove();
-                waitingForCmdSN.put(c.cmdSN(), NopOut.of(true, Bhs.RESERVED_TAG, Bhs.RESERVED_TAG, c.cmdSN(), 0, null));
-                pdu.release();
-                break;
+        abortWaiting(which);
+    }
+
+    /**
+     * Commands still waiting for a gap in CmdSN belong to the task set too. Each is replaced by a
+     * placeholder that only keeps its CmdSN, so the initiator's numbering stays valid.
+     *
+     * @return whether any command was aborted
+     */
+    private boolean abortWaiting(java.util.function.Predicate<Task> which) {
+        List<Integer> doomed = new ArrayList<>();
+        for (Map.Entry<Integer, IscsiPdu> waiting : waitingForCmdSN.entrySet()) {
+            if (waiting.getValue() instanceof ScsiCommandRequest c
+                    && which.test(new Task(c, LunAddress.decode(c.lunField())))) {
+                doomed.add(waiting.getKey());
             }
         }
+        for (int cmdSN : doomed) {
+            IscsiPdu command = waitingForCmdSN.put(cmdSN,
+                    NopOut.of(true, Bhs.RESERVED_TAG, Bhs.RESERVED_TAG, cmdSN, 0, null));
+            command.release();
+        }
+        return !doomed.isEmpty();
     }
 
     // ---------------------------------------------------------------- NOP, text, logout

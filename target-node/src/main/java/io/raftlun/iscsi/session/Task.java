@@ -15,7 +15,8 @@ final class Task {
     final long lun;
     final byte[] cdb;
     final int taskAttribute;
-    final int expectedLength;
+    /** The initiator's expected data transfer length, an unsigned 32-bit field. */
+    final long expectedLength;
     final boolean read;
     final boolean write;
     final long arrivalNanos = System.nanoTime();
@@ -48,14 +49,14 @@ final class Task {
         this.lun = lun;
         this.cdb = command.cdb();
         this.taskAttribute = command.taskAttribute();
-        this.expectedLength = command.expectedDataTransferLength();
+        this.expectedLength = command.expectedDataTransferLength() & 0xffffffffL;
         this.read = command.read();
         this.write = command.write();
     }
 
     /** Bytes of write data the command expects in all. */
     int writeLength() {
-        return write ? expectedLength : 0;
+        return write ? (int) Math.min(expectedLength, Integer.MAX_VALUE) : 0;
     }
 
     void releaseData() {
