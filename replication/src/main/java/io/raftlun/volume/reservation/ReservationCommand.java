@@ -1,9 +1,86 @@
 package io.raftlun.volume.reservation;
 
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
 /**
- * One PERSISTENT RESERVE OUT service action (or RESERVE/RELEASE 6/10) from one I_T nexus, in a form
- * that can be carried in a volume's log and applied in the same order on every replica.
- * (Placeholder: its fields are defined with the reservation engine.)
+ * One PERSISTENT RESERVE OUT service action from one I_T nexus (SPC-4 6.16), in a form a volume's
+ * log can carry, so that every replica applies the same changes in the same order.
+ *
+ * @param action            the service action
+ * @param nexus             the I_T nexus: initiator port name and target port name
+ * @param initiatorPort     the initiator port name alone (for unit attentions and TransportIDs)
+ * @param relativeTargetPort the relative target port identifier of the port the command came through
+ * @param reservationKey    RESERVATION KEY of the parameter list
+ * @param serviceActionKey  SERVICE ACTION RESERVATION KEY of the parameter list
+ * @param type              reservation type from the CDB (see {@link Reservations})
+ * @param scope             scope from the CDB (only 0, logical unit, is valid)
+ * @param aptpl             activate persist through power loss
+ * @param allTargetPorts    ALL_TG_PT: the registration applies through every target port
  */
-public record ReservationCommand() {
+public record ReservationCommand(Action action, String nexus, String initiatorPort, int relativeTargetPort,
+                                 long reservationKey, long serviceActionKey, int type, int scope, boolean aptpl,
+                                 boolean allTargetPorts) {
+
+    /** PERSISTENT RESERVE OUT service actions, by code. */
+    public enum Action {
+        REGISTER(0), RESERVE(1), RELEASE(2), CLEAR(3), PREEMPT(4), PREEMPT_AND_ABORT(5),
+        REGISTER_AND_IGNORE_EXISTING_KEY(6), REGISTER_AND_MOVE(7);
+
+        public final int code;
+
+        Action(int code) {
+            this.code = code;
+        }
+
+        public static Action of(int code) {
+            for (Action action : values()) {
+                if (action.code == code) {
+                    return action;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** The compact binary form a log entry carries. */
+    public byte[] encode() {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(96);
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeByte(action.code);
+            out.writeUTF(nexus);
+            out.writeUTF(initiatorPort);
+            out.writeShort(relativeTargetPort);
+            out.writeLong(reservationKey);
+            out.writeLong(serviceActionKey);
+            out.writeByte(type);
+            out.writeByte(scope);
+            out.writeByte((aptpl ? 1 : 0) | (allTargetPorts ? 2 : 0));
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static ReservationCommand decode(byte[] encoded) {
+        try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(encoded))) {
+            Action action = Action.of(in.readUnsignedByte());
+            String nexus = in.readUTF();
+            String initiatorPort = in.readUTF();
+            int port = in.readUnsignedShort();
+            long key = in.readLong();
+            long saKey = in.readLong();
+            int type = in.readUnsignedByte();
+            int scope = in.readUnsignedByte();
+            int flags = in.readUnsignedByte();
+            return new ReservationCommand(action, nexus, initiatorPort, port, key, saKey, type, scope,
+                    (flags & 1) != 0, (flags & 2) != 0);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("malformed reservation command", e);
+        }
+    }
 }

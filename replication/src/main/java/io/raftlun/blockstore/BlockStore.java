@@ -1,0 +1,431 @@
+package io.raftlun.blockstore;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.raftlun.volume.Extent;
+import io.raftlun.volume.LbaStatus;
+import io.raftlun.volume.VolumeException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
+import org.rocksdb.WriteBatch;
+
+/**
+ * One volume's blocks on one node: block data in a data file (sparse) or a local device, and the
+ * volume's part of the node's block map (allocation, CRC32C per block, last log index per chunk).
+ *
+ * <p>Every change carries the log index of the command that made it (0 for a volume without a log).
+ * Changes are applied in index order, and a change whose index is not above a chunk's last index is
+ * skipped for that chunk, so replaying a log after a crash is harmless. The caller records which
+ * index it applied up to, after a {@link #sync()}. Synchronous and blocking: callers run it off the
+ * event loops. Thread-safe: each chunk is guarded by one of a set of striped locks.
+ */
+public final class BlockStore implements AutoCloseable {
+
+    private static final int LOCK_STRIPES = 64;
+
+    private final VolumeRecord record;
+    private final BlockMap map;
+    private final FileChannel data;
+    private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
+    private final StoreCounters counters;
+
+    BlockStore(VolumeRecord record, BlockMap map, FileChannel data, StoreCounters counters) {
+        this.record = record;
+        this.map = map;
+        this.data = data;
+        this.counters = counters;
+        for (int i = 0; i < LOCK_STRIPES; i++) {
+            locks[i] = new ReentrantLock();
+        }
+    }
+
+    public String name() {
+        return record.name();
+    }
+
+    public int blockSize() {
+        return record.blockSize();
+    }
+
+    public long blockCount() {
+        return record.blockCount();
+    }
+
+    VolumeRecord record() {
+        return record;
+    }
+
+    private ReentrantLock lockFor(long chunk) {
+        return locks[(int) Long.remainderUnsigned(chunk, LOCK_STRIPES)];
+    }
+
+    private void checkRange(long lba, long blocks) {
+        if (lba < 0 || blocks < 0 || lba > record.blockCount() || blocks > record.blockCount() - lba) {
+            throw new VolumeException(VolumeException.Kind.OUT_OF_RANGE, "blocks " + lba + "+" + blocks
+                    + " lie beyond the end of volume " + record.name() + " (" + record.blockCount() + " blocks)");
+        }
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /**
+     * Reads {@code blocks} blocks at {@code lba}. Unallocated blocks read as zeros; every allocated
+     * block is checked against its CRC32C and a mismatch is a {@link VolumeException.Kind#MEDIUM_ERROR}.
+     * The caller owns the returned buffer.
+     */
+    public ByteBuf read(long lba, int blocks) {
+        checkRange(lba, blocks);
+        int blockSize = record.blockSize();
+        ByteBuf out = PooledByteBufAllocator.DEFAULT.directBuffer(blocks * blockSize);
+        try {
+            out.writerIndex(blocks * blockSize);
+            readFile(out, 0, lba, blocks);
+            long block = lba;
+            long end = lba + blocks;
+            while (block < end) {
+                long chunk = block / ChunkEntry.BLOCKS;
+                long chunkEnd = Math.min(end, (chunk + 1) * ChunkEntry.BLOCKS);
+                if (!checkChunk(out, lba, block, chunkEnd, map.chunk(record.id(), chunk))) {
+                    // A write may have landed between reading the data and reading the map: look
+                    // again with the chunk locked before calling it corruption.
+                    ReentrantLock lock = lockFor(chunk);
+                    lock.lock();
+                    try {
+                        readFile(out, (int) (block - lba) * blockSize, block, (int) (chunkEnd - block));
+                        if (!checkChunk(out, lba, block, chunkEnd, map.chunk(record.id(), chunk))) {
+                            counters.corruptBlock();
+                            throw new VolumeException(VolumeException.Kind.MEDIUM_ERROR, "volume " + record.name()
+                                    + ": a block in " + block + ".." + (chunkEnd - 1)
+                                    + " does not match its checksum");
+                        }
+                    } finally {
+                        lock.unlock();
+                    }
+                }
+                block = chunkEnd;
+            }
+            counters.read(blocks * (long) blockSize);
+            return out;
+        } catch (RuntimeException e) {
+            out.release();
+            throw e;
+        }
+    }
+
+    /** Zeros unallocated blocks of {@code [from, to)} in {@code out} and verifies the others. */
+    private boolean checkChunk(ByteBuf out, long outLba, long from, long to, ChunkEntry entry) {
+        int blockSize = record.blockSize();
+        CRC32C crc = new CRC32C();
+        for (long block = from; block < to; block++) {
+            int offset = (int) (block - outLba) * blockSize;
+            int inChunk = (int) (block % ChunkEntry.BLOCKS);
+            if (entry == null || !entry.isAllocated(inChunk)) {
+                out.setZero(offset, blockSize);
+                continue;
+            }
+            crc.reset();
+            crc.update(out.nioBuffer(offset, blockSize));
+            if ((int) crc.getValue() != entry.crc(inChunk)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void readFile(ByteBuf out, int outOffset, long lba, int blocks) {
+        int blockSize = record.blockSize();
+        ByteBuffer target = out.nioBuffer(outOffset, blocks * blockSize);
+        long position = record.dataOffset() + lba * blockSize;
+        try {
+            while (target.hasRemaining()) {
+                int n = data.read(target, position);
+                if (n < 0) {
+                    while (target.hasRemaining()) {
+                        target.put((byte) 0); // past the end of a sparse file: zeros
+                    }
+                    break;
+                }
+                position += n;
+            }
+        } catch (IOException e) {
+            throw new VolumeException(VolumeException.Kind.MEDIUM_ERROR, "volume " + record.name() + ": reading "
+                    + record.dataPath() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    /** Writes whole blocks at {@code lba}. Does not release {@code buffer}. */
+    public void write(long index, long lba, ByteBuf buffer) {
+        int blockSize = record.blockSize();
+        int blocks = buffer.readableBytes() / blockSize;
+        checkRange(lba, blocks);
+        long block = lba;
+        long end = lba + blocks;
+        while (block < end) {
+            long chunk = block / ChunkEntry.BLOCKS;
+            long chunkEnd = Math.min(end, (chunk + 1) * ChunkEntry.BLOCKS);
+            int offset = buffer.readerIndex() + (int) (block - lba) * blockSize;
+            ByteBuf slice = buffer.slice(offset, (int) (chunkEnd - block) * blockSize);
+            updateChunk(index, chunk, block, chunkEnd, slice, false);
+            block = chunkEnd;
+        }
+        counters.written(blocks * (long) blockSize);
+    }
+
+    /** Writes one block of {@code pattern} to each block of the range, or deallocates it. */
+    public void writeSame(long index, long lba, long blocks, ByteBuf pattern, boolean deallocate) {
+        checkRange(lba, blocks);
+        int blockSize = record.blockSize();
+        ByteBuf chunkOfPattern = null;
+        try {
+            if (!deallocate) {
+                chunkOfPattern = PooledByteBufAllocator.DEFAULT.directBuffer(ChunkEntry.BLOCKS * blockSize);
+                for (int i = 0; i < ChunkEntry.BLOCKS; i++) {
+                    chunkOfPattern.writeBytes(pattern, pattern.readerIndex(), blockSize);
+                }
+            }
+            long block = lba;
+            long end = lba + blocks;
+            while (block < end) {
+                long chunk = block / ChunkEntry.BLOCKS;
+                long chunkEnd = Math.min(end, (chunk + 1) * ChunkEntry.BLOCKS);
+                ByteBuf slice = deallocate ? null : chunkOfPattern.slice(0, (int) (chunkEnd - block) * blockSize);
+                updateChunk(index, chunk, block, chunkEnd, slice, deallocate);
+                block = chunkEnd;
+            }
+        } finally {
+            if (chunkOfPattern != null) {
+                chunkOfPattern.release();
+            }
+        }
+    }
+
+    /** Deallocates the extents: they read as zeros afterwards. */
+    public void unmap(long index, List<Extent> extents) {
+        for (Extent extent : extents) {
+            checkRange(extent.lba(), extent.blocks());
+        }
+        for (Extent extent : extents) {
+            long block = extent.lba();
+            while (block < extent.end()) {
+                long chunk = block / ChunkEntry.BLOCKS;
+                long chunkEnd = Math.min(extent.end(), (chunk + 1) * ChunkEntry.BLOCKS);
+                updateChunk(index, chunk, block, chunkEnd, null, true);
+                block = chunkEnd;
+            }
+        }
+    }
+
+    /**
+     * Compares the blocks at {@code lba} with {@code compare} and, only if they are equal, writes
+     * {@code write} there, atomically with respect to every other change. Returns -1 when written,
+     * otherwise the offset of the first differing byte. Releases neither buffer.
+     */
+    public long compareAndWrite(long index, long lba, ByteBuf compare, ByteBuf write) {
+        int blockSize = record.blockSize();
+        int blocks = compare.readableBytes() / blockSize;
+        checkRange(lba, blocks);
+        long firstChunk = lba / ChunkEntry.BLOCKS;
+        long lastChunk = (lba + Math.max(1, blocks) - 1) / ChunkEntry.BLOCKS;
+        List<ReentrantLock> held = lockChunks(firstChunk, lastChunk);
+        try {
+            ByteBuf current = read(lba, blocks);
+            try {
+                for (int i = 0; i < compare.readableBytes(); i++) {
+                    if (current.getByte(i) != compare.getByte(compare.readerIndex() + i)) {
+                                        return i;
+                    }
+                }
+            } finally {
+                current.release();
+            }
+            write(index, lba, write);
+            return -1;
+        } finally {
+            for (int i = held.size() - 1; i >= 0; i--) {
+                held.get(i).unlock();
+            }
+        }
+    }
+
+    /** Locks the stripes of a chunk range in stripe order (so two callers never deadlock). */
+    private List<ReentrantLock> lockChunks(long firstChunk, long lastChunk) {
+        boolean[] stripes = new boolean[LOCK_STRIPES];
+        for (long c = firstChunk; c <= lastChunk && c < firstChunk + LOCK_STRIPES; c++) {
+            stripes[(int) Long.remainderUnsigned(c, LOCK_STRIPES)] = true;
+        }
+        List<ReentrantLock> held = new ArrayList<>();
+        for (int s = 0; s < LOCK_STRIPES; s++) {
+            if (stripes[s]) {
+                locks[s].lock();
+                held.add(locks[s]);
+            }
+        }
+        return held;
+    }
+
+    /**
+     * Applies one change to the blocks {@code [from, to)} of one chunk: writes {@code blocks} (the
+     * range's data) or deallocates, then records CRCs, allocation and the index in the block map.
+     * Data reaches the file before the map, so a map entry never vouches for data not yet written.
+     */
+    private void updateChunk(long index, long chunk, long from, long to, ByteBuf blocks, boolean deallocate) {
+        int blockSize = record.blockSize();
+        ReentrantLock lock = lockFor(chunk);
+        lock.lock();
+        try {
+            ChunkEntry entry = map.chunk(record.id(), chunk);
+            if (entry != null && index > 0 && entry.lastIndex() >= index) {
+                return; // already applied: a replay after a crash
+            }
+            if (entry == null) {
+                if (deallocate) {
+                    return; // nothing allocated, nothing to do
+                }
+                entry = new ChunkEntry();
+            }
+            if (!deallocate) {
+                writeFile(blocks, from);
+                CRC32C crc = new CRC32C();
+                for (long block = from; block < to; block++) {
+                    crc.reset();
+                    crc.update(blocks.nioBuffer(blocks.readerIndex() + (int) (block - from) * blockSize, blockSize));
+                    entry.allocate((int) (block % ChunkEntry.BLOCKS), (int) crc.getValue());
+                }
+            } else {
+                for (long block = from; block < to; block++) {
+                    entry.deallocate((int) (block % ChunkEntry.BLOCKS));
+                }
+            }
+            entry.lastIndex(Math.max(entry.lastIndex(), index));
+            try (WriteBatch batch = new WriteBatch()) {
+                map.stage(batch, record.id(), chunk, entry);
+                map.write(batch);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void writeFile(ByteBuf blocks, long lba) {
+        long position = record.dataOffset() + lba * record.blockSize();
+        try {
+            for (ByteBuffer source : blocks.nioBuffers()) {
+                while (source.hasRemaining()) {
+                    position += data.write(source, position);
+                }
+            }
+        } catch (IOException e) {
+            throw new StorageException("volume " + record.name() + ": writing " + record.dataPath() + " failed: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    // ---------------------------------------------------------------- durability and status
+
+    /** Makes every change so far durable: the data file first, then the block map that vouches for it. */
+    public void sync() {
+        try {
+            data.force(false);
+        } catch (IOException e) {
+            throw new StorageException("volume " + record.name() + ": fsync of " + record.dataPath() + " failed: "
+                    + e.getMessage(), e);
+        }
+        map.sync();
+        counters.synced();
+    }
+
+    /** Provisioning status from {@code lba} on: at most {@code maxExtents} runs of equal state. */
+    public List<LbaStatus> lbaStatus(long lba, int maxExtents) {
+        checkRange(lba, 1);
+        Runs runs = new Runs(maxExtents);
+        long end = record.blockCount();
+        long[] next = {lba}; // first block not yet classified
+        map.chunks(record.id(), lba / ChunkEntry.BLOCKS, (chunk, entry) -> {
+            long chunkStart = Math.max(next[0], chunk * ChunkEntry.BLOCKS);
+            if (chunkStart >= end) {
+                return false;
+            }
+            runs.add(next[0], chunkStart, false); // the unallocated chunks before this one
+            long chunkEnd = Math.min(end, (chunk + 1) * ChunkEntry.BLOCKS);
+            for (long block = chunkStart; block < chunkEnd && !runs.full(); block++) {
+                runs.add(block, block + 1, entry.isAllocated((int) (block % ChunkEntry.BLOCKS)));
+            }
+            next[0] = chunkEnd;
+            return !runs.full();
+        });
+        runs.add(next[0], end, false);
+        return runs.finish();
+    }
+
+    /** Consecutive blocks of equal provisioning state, merged into LBA status descriptors. */
+    private static final class Runs {
+        private final int max;
+        private final List<LbaStatus> closed = new ArrayList<>();
+        private long start = -1;
+        private long end;
+        private boolean mapped;
+
+        Runs(int max) {
+            this.max = max;
+        }
+
+        void add(long from, long to, boolean blocksMapped) {
+            if (from >= to || full()) {
+                return;
+            }
+            if (start >= 0 && blocksMapped != mapped) {
+                closed.add(new LbaStatus(start, end - start, mapped));
+                start = -1;
+                if (full()) {
+                    return;
+                }
+            }
+            if (start < 0) {
+                start = from;
+                mapped = blocksMapped;
+            }
+            end = to;
+        }
+
+        boolean full() {
+            return closed.size() >= max;
+        }
+
+        List<LbaStatus> finish() {
+            if (start >= 0 && !full()) {
+                closed.add(new LbaStatus(start, end - start, mapped));
+            }
+            return closed;
+        }
+    }
+
+    /** Allocated blocks of the volume (walks the block map). */
+    public long allocatedBlocks() {
+        long[] total = {0};
+        map.chunks(record.id(), 0, (chunk, entry) -> {
+            total[0] += entry.allocatedCount();
+            return true;
+        });
+        return total[0];
+    }
+
+    @Override
+    public void close() {
+        try {
+            sync();
+        } finally {
+            try {
+                data.close();
+            } catch (IOException e) {
+                // nothing more to do: sync above reported any loss
+            }
+        }
+    }
+}

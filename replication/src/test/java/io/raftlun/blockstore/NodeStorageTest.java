@@ -1,0 +1,208 @@
+package io.raftlun.blockstore;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.raftlun.volume.BlockVolume;
+import io.raftlun.volume.Extent;
+import io.raftlun.volume.LbaStatus;
+import io.raftlun.volume.VolumeException;
+import io.raftlun.volume.reservation.ReservationCommand;
+import io.raftlun.volume.reservation.ReservationOutcome;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NodeStorageTest {
+
+    static final int BLOCK = 512;
+    static final long BLOCKS = 8 * 1024; // 4 MiB
+
+    @TempDir
+    Path dir;
+
+    static ByteBuf filled(int blocks, int seed) {
+        byte[] bytes = new byte[blocks * BLOCK];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) (seed + i * 31);
+        }
+        return Unpooled.wrappedBuffer(bytes);
+    }
+
+    static byte[] bytes(ByteBuf buf) {
+        try {
+            byte[] out = new byte[buf.readableBytes()];
+            buf.getBytes(buf.readerIndex(), out);
+            return out;
+        } finally {
+            buf.release();
+        }
+    }
+
+    @Test
+    void unwrittenBlocksReadAsZerosAndCostNoSpace() throws Exception {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            assertArrayEquals(new byte[16 * BLOCK], bytes(volume.read(100, 16).join()));
+            assertEquals(List.of(new LbaStatus(0, BLOCKS, false)), volume.lbaStatus(0, 10).join());
+            Path data = Path.of(storage.volume("v").dataPath());
+            assertEquals(BLOCKS * BLOCK, Files.size(data));
+            Process stat = new ProcessBuilder("stat", "-c", "%b", data.toString()).start();
+            long allocatedSectors = Long.parseLong(new String(stat.getInputStream().readAllBytes()).trim());
+            assertTrue(allocatedSectors < 64, "the data file is sparse: " + allocatedSectors + " sectors");
+        }
+    }
+
+    @Test
+    void writesSurviveReopenAndSpanChunks() throws Exception {
+        ByteBuf expected = filled(600, 7); // crosses three 256-block chunks
+        byte[] want = bytes(expected.retainedDuplicate());
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            volume.write(200, expected, false).join();
+            volume.flush().join();
+        }
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            assertArrayEquals(want, bytes(volume.read(200, 600).join()));
+            assertEquals(List.of(new LbaStatus(0, 200, false), new LbaStatus(200, 600, true),
+                    new LbaStatus(800, BLOCKS - 800, false)), volume.lbaStatus(0, 10).join());
+            assertEquals(600, storage.store("v").allocatedBlocks());
+        }
+    }
+
+    @Test
+    void unmapAndWriteSameDeallocateToZeros() {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            volume.write(0, filled(512, 1), false).join();
+            volume.unmap(List.of(new Extent(10, 5), new Extent(300, 100))).join();
+            volume.writeSame(450, 10, Unpooled.wrappedBuffer(new byte[BLOCK]), true).join();
+            byte[] after = bytes(volume.read(0, 512).join());
+            for (int block : new int[] {10, 14, 300, 399, 450, 459}) {
+                for (int i = 0; i < BLOCK; i++) {
+                    assertEquals(0, after[block * BLOCK + i], "block " + block + " reads zeros");
+                }
+            }
+            assertEquals(new LbaStatus(10, 5, false), volume.lbaStatus(10, 1).join().get(0));
+            assertEquals(new LbaStatus(15, 285, true), volume.lbaStatus(15, 1).join().get(0));
+            assertEquals(512 - 5 - 100 - 10, storage.store("v").allocatedBlocks());
+
+            volume.writeSame(1000, 300, filled(1, 9), false).join();
+            byte[] pattern = bytes(filled(1, 9));
+            byte[] same = bytes(volume.read(1000, 300).join());
+            for (int b = 0; b < 300; b++) {
+                for (int i = 0; i < BLOCK; i++) {
+                    assertEquals(pattern[i], same[b * BLOCK + i]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void corruptedBlockIsAMediumErrorNotData() throws Exception {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            volume.write(40, filled(4, 3), false).join();
+            volume.flush().join();
+            try (RandomAccessFile file = new RandomAccessFile(storage.volume("v").dataPath(), "rw")) {
+                file.seek(42L * BLOCK + 17);
+                file.write(0x5a ^ file.readByte());
+            }
+            CompletionException failure = assertThrows(CompletionException.class, () -> volume.read(40, 4).join());
+            assertEquals(VolumeException.Kind.MEDIUM_ERROR, ((VolumeException) failure.getCause()).kind());
+            assertEquals(1, storage.counters("v").corruptBlocks());
+            assertEquals(BLOCK, bytes(volume.read(40, 1).join()).length, "the blocks around it still read");
+        }
+    }
+
+    @Test
+    void replayedLogEntriesAreSkipped() {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            storage.create("v", BLOCKS, BLOCK, null);
+            BlockStore store = storage.store("v");
+            ByteBuf first = filled(1, 1);
+            ByteBuf second = filled(1, 2);
+            byte[] secondBytes = bytes(second.retainedDuplicate());
+            store.write(5, 0, first);
+            store.write(6, 0, second);
+            store.write(5, 0, first); // replay of an older entry after a crash
+            assertArrayEquals(secondBytes, bytes(store.read(0, 1)));
+            first.release();
+            second.release();
+        }
+    }
+
+    @Test
+    void compareAndWriteWritesOnlyOnMatch() {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            volume.write(7, filled(2, 4), false).join();
+            assertEquals(-1L, volume.compareAndWrite(7, filled(2, 4), filled(2, 5), true).join());
+            long offset = volume.compareAndWrite(7, filled(2, 4), filled(2, 6), false).join();
+            assertTrue(offset >= 0);
+            assertArrayEquals(bytes(filled(2, 5)), bytes(volume.read(7, 2).join()));
+        }
+    }
+
+    @Test
+    void outOfRangeIsRefused() {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            CompletionException failure = assertThrows(CompletionException.class,
+                    () -> volume.write(BLOCKS - 1, filled(2, 0), false).join());
+            assertEquals(VolumeException.Kind.OUT_OF_RANGE, ((VolumeException) failure.getCause()).kind());
+        }
+    }
+
+    @Test
+    void secondNodeOnTheSameDirectoryIsRefused() {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            StorageException refused = assertThrows(StorageException.class, () -> NodeStorage.open(dir));
+            assertTrue(refused.getMessage().contains("in use"), refused.getMessage());
+        }
+    }
+
+    @Test
+    void reservationsPersistOnlyWithAptpl() {
+        String nexus = "iqn.i,i,0x1|iqn.t,t,1";
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            storage.create("kept", BLOCKS, BLOCK, null);
+            storage.create("dropped", BLOCKS, BLOCK, null);
+            register(storage.openVolume("kept"), nexus, true);
+            register(storage.openVolume("dropped"), nexus, false);
+        }
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            assertEquals(1, storage.openVolume("kept").reservations().view().registrations().size());
+            assertEquals(0, storage.openVolume("dropped").reservations().view().registrations().size());
+        }
+    }
+
+    private static void register(BlockVolume volume, String nexus, boolean aptpl) {
+        ReservationCommand register = new ReservationCommand(ReservationCommand.Action.REGISTER, nexus, "iqn.i",
+                1, 0, 0x1234, 0, 0, aptpl, false);
+        assertEquals(ReservationOutcome.Result.GOOD, volume.reserve(register).join().result());
+    }
+
+    @Test
+    void deleteRemovesDataAndMap() throws Exception {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            volume.write(0, filled(8, 1), false).join();
+            Path data = Path.of(storage.volume("v").dataPath());
+            storage.delete("v");
+            assertTrue(Files.notExists(data));
+            assertEquals(List.of(), storage.volumes());
+            BlockVolume again = storage.openVolume("v", BLOCKS, BLOCK);
+            assertArrayEquals(new byte[8 * BLOCK], bytes(again.read(0, 8).join()));
+        }
+    }
+}
