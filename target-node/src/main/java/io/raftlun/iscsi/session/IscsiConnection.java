@@ -685,12 +685,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         if (abortWaiting(t -> t.itt == referenced)) {
             return TaskManagementResponse.FUNCTION_COMPLETE;
         }
-        // RFC 7143 §11.5.1: a task the target never saw, but whose CmdSN lies before this request's,
-        // counts as received and aborted.
+        // RFC 7143 §11.5.1: a task not yet received (its CmdSN still in the window, before this
+        // request's) counts as received and aborted; a task already completed (its CmdSN below the
+        // window) does not exist any more.
         int refCmdSN = request.refCmdSN();
-        boolean passed = compareSerial(refCmdSN, expCmdSN) < 0
-                && compareSerial(refCmdSN, expCmdSN - IscsiLimits.COMMAND_WINDOW) >= 0;
-        return passed ? TaskManagementResponse.FUNCTION_COMPLETE : TaskManagementResponse.TASK_DOES_NOT_EXIST;
+        boolean inGap = compareSerial(refCmdSN, expCmdSN) >= 0 && compareSerial(refCmdSN, request.cmdSN()) < 0;
+        return inGap ? TaskManagementResponse.FUNCTION_COMPLETE : TaskManagementResponse.TASK_DOES_NOT_EXIST;
     }
 
     private void abortWhere(java.util.function.Predicate<Task> which) {
