@@ -2,8 +2,10 @@ package io.raftlun.scsi;
 
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,7 +18,8 @@ public final class BlockTarget implements ScsiTarget {
 
     private static final Logger log = LoggerFactory.getLogger(BlockTarget.class);
 
-    private final Map<Long, LogicalUnit> units = new TreeMap<>();
+    private final Map<Long, LogicalUnit> units = new ConcurrentSkipListMap<>();
+    private final Set<ItNexus> nexuses = ConcurrentHashMap.newKeySet();
     private final OpcodeTable table;
     private final AluaStates alua;
 
@@ -34,6 +37,37 @@ public final class BlockTarget implements ScsiTarget {
 
     List<LogicalUnit> units() {
         return List.copyOf(units.values());
+    }
+
+    /** The logical unit at {@code lun}, or null. */
+    public LogicalUnit unit(long lun) {
+        return units.get(lun);
+    }
+
+    /** Adds a LUN while sessions run: they learn of it through REPORTED LUNS DATA HAS CHANGED (SPC-4 6.33). */
+    public void addUnit(LogicalUnit unit) {
+        if (units.putIfAbsent(unit.lun(), unit) != null) {
+            throw new IllegalArgumentException("LUN " + unit.lun() + " exists");
+        }
+        nexuses.forEach(unit::nexusOpened);
+        lunsChanged(unit.lun());
+    }
+
+    /** Removes a LUN; the sessions are told as for {@link #addUnit}. */
+    public LogicalUnit removeUnit(long lun) {
+        LogicalUnit removed = units.remove(lun);
+        if (removed != null) {
+            lunsChanged(lun);
+        }
+        return removed;
+    }
+
+    private void lunsChanged(long changed) {
+        units.values().forEach(unit -> {
+            if (unit.lun() != changed) {
+                unit.unitAttentionForOthers(null, Sense.REPORTED_LUNS_DATA_HAS_CHANGED);
+            }
+        });
     }
 
     AluaStates alua() {
@@ -146,11 +180,13 @@ public final class BlockTarget implements ScsiTarget {
 
     @Override
     public void nexusOpened(ItNexus nexus) {
+        nexuses.add(nexus);
         units.values().forEach(unit -> unit.nexusOpened(nexus));
     }
 
     @Override
     public void nexusClosed(ItNexus nexus) {
+        nexuses.remove(nexus);
         units.values().forEach(unit -> unit.nexusClosed(nexus));
     }
 }

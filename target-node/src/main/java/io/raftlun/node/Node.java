@@ -1,0 +1,131 @@
+package io.raftlun.node;
+
+import io.raftlun.admin.AdminServer;
+import io.raftlun.blockstore.NodeStorage;
+import io.raftlun.iscsi.IscsiMetrics;
+import io.raftlun.iscsi.IscsiServer;
+import io.raftlun.iscsi.IscsiSettings;
+import io.raftlun.metrics.NodeMetrics;
+import io.raftlun.target.ConfigFiles;
+import io.raftlun.target.TargetCatalog;
+import io.raftlun.target.TargetConfig;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One raftlun node: its storage, the targets it serves, the iSCSI portal, and the admin API with
+ * {@code /metrics}. Started whole or not at all: a failure while starting closes what was opened.
+ */
+public final class Node implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Node.class);
+    public static final String VERSION = "0.1.0";
+
+    private final NodeOptions options;
+    private final List<AutoCloseable> opened;
+    private final NodeStorage storage;
+    private final TargetCatalog catalog;
+    private final IscsiServer iscsi;
+    private final AdminServer admin;
+
+    private Node(NodeOptions options, List<AutoCloseable> opened, NodeStorage storage, TargetCatalog catalog,
+                 IscsiServer iscsi, AdminServer admin) {
+        this.options = options;
+        this.opened = opened;
+        this.storage = storage;
+        this.catalog = catalog;
+        this.iscsi = iscsi;
+        this.admin = admin;
+    }
+
+    public static Node start(NodeOptions options) {
+        List<AutoCloseable> opened = new ArrayList<>();
+        try {
+            NodeStorage storage = NodeStorage.open(options.dataDir());
+            opened.add(storage);
+            NodeMetrics metrics = new NodeMetrics(options.name());
+            opened.add(metrics);
+            String portal = options.portal().getAddress().getHostAddress() + ":" + options.portal().getPort();
+            TargetCatalog catalog = TargetCatalog.open(storage, options.dataDir().resolve("targets.json"),
+                    List.of(portal + ",1"));
+            IscsiServer iscsi = IscsiServer.start(IscsiSettings.defaults(options.portal()), catalog,
+                    new IscsiMetrics(metrics.registry()));
+            opened.add(0, iscsi); // closed first: initiators are logged out before storage goes
+            String token = AdminToken.loadOrCreate(options.dataDir().resolve(AdminToken.FILE));
+            AdminServer admin = AdminServer.start(options.admin(), token, metrics::scrape);
+            opened.add(0, admin);
+            Node node = new Node(options, opened, storage, catalog, iscsi, admin);
+            node.routes();
+            log.info("node {} serving {} target(s) on {}", options.name(), catalog.config().targets().size(),
+                    iscsi.localAddress());
+            return node;
+        } catch (RuntimeException e) {
+            closeAll(opened);
+            throw e;
+        }
+    }
+
+    private void routes() {
+        admin.route("GET", "/api/status", request -> AdminServer.Response.ok(
+                ConfigFiles.JSON.writeValueAsString(status())));
+    }
+
+    /** What {@code /api/status} reports: enough for {@code raftlun cluster status}. */
+    public Map<String, Object> status() {
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("node", options.name());
+        status.put("version", VERSION);
+        status.put("portal", iscsi.localAddress().getAddress().getHostAddress() + ":"
+                + iscsi.localAddress().getPort());
+        status.put("sessions", iscsi.sessionCount());
+        List<Map<String, Object>> targets = new ArrayList<>();
+        for (TargetConfig.Target target : catalog.config().targets()) {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("tid", target.tid());
+            t.put("iqn", target.iqn());
+            t.put("luns", target.luns().stream().map(lun -> Map.of("lun", lun.lun(), "volume", lun.volume(),
+                    "sizeBytes", lun.sizeBytes(), "blockSize", lun.blockSize())).toList());
+            t.put("initiators", target.initiators());
+            targets.add(t);
+        }
+        status.put("targets", targets);
+        return status;
+    }
+
+    public TargetCatalog catalog() {
+        return catalog;
+    }
+
+    public NodeStorage storage() {
+        return storage;
+    }
+
+    public InetSocketAddress portal() {
+        return iscsi.localAddress();
+    }
+
+    public InetSocketAddress adminAddress() {
+        return admin.localAddress();
+    }
+
+    @Override
+    public void close() {
+        log.info("node {} stopping", options.name());
+        closeAll(opened);
+    }
+
+    private static void closeAll(List<AutoCloseable> opened) {
+        for (AutoCloseable resource : opened) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                log.warn("while stopping: {}", e.toString());
+            }
+        }
+    }
+}

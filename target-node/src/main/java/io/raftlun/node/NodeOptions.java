@@ -1,0 +1,17 @@
+package io.raftlun.node;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+
+/**
+ * How one node runs.
+ *
+ * @param name    the node's name (in logs and metrics)
+ * @param dataDir where the node keeps its volumes, block map, target config and admin token
+ * @param portal  the iSCSI portal to listen on (default 0.0.0.0:3260)
+ * @param admin   the admin API and {@code /metrics} address (default 127.0.0.1:9260)
+ */
+public record NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin) {
+
+    public static final int DEFAULT_ADMIN_PORT = 9260;
+}
