@@ -1,0 +1,232 @@
+package io.raftlun.target;
+
+import io.raftlun.blockstore.NodeStorage;
+import io.raftlun.iscsi.TargetDirectory;
+import io.raftlun.scsi.BlockTarget;
+import io.raftlun.scsi.LogicalUnit;
+import io.raftlun.scsi.LunIdentity;
+import io.raftlun.scsi.ScsiTarget;
+import io.raftlun.volume.BlockVolume;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The targets this node serves: the target config, kept in {@code targets.json} in the data
+ * directory so a restart serves the same targets, turned into live iSCSI targets over the node's
+ * volumes. Config changes apply while initiators are logged in: new LUNs appear (with REPORTED LUNS
+ * DATA HAS CHANGED), ACL and account changes take effect at the next login.
+ *
+ * <p>Removing a LUN never deletes its volume: adding a LUN with the same volume name brings the
+ * data back, as tgt leaves a backing store alone when its LUN is deleted.
+ */
+public final class TargetCatalog implements TargetDirectory {
+
+    private static final Logger log = LoggerFactory.getLogger(TargetCatalog.class);
+
+    private final NodeStorage storage;
+    private final Path file;
+    private final List<String> portals;
+    private final Map<Integer, Served> served = new ConcurrentSkipListMap<>();
+    private volatile TargetConfig config = TargetConfig.empty();
+
+    private TargetCatalog(NodeStorage storage, Path file, List<String> portals) {
+        this.storage = storage;
+        this.file = file;
+        this.portals = List.copyOf(portals);
+    }
+
+    /**
+     * Opens the catalog kept in {@code file} (none yet: no targets) and starts serving its targets.
+     *
+     * @param portals the portals every target is reachable on, as {@code host:port,tpgt}
+     */
+    public static TargetCatalog open(NodeStorage storage, Path file, List<String> portals) {
+        TargetCatalog catalog = new TargetCatalog(storage, file, portals);
+        if (Files.exists(file)) {
+            catalog.apply(ConfigFiles.read(file, TargetConfig.class));
+        }
+        return catalog;
+    }
+
+    public TargetConfig config() {
+        return config;
+    }
+
+    /** Changes the config with {@code change} (atomically with respect to other changes). */
+    public synchronized TargetConfig update(UnaryOperator<TargetConfig> change) {
+        return apply(change.apply(config));
+    }
+
+    /**
+     * Checks {@code next} whole, creates the volumes of new LUNs, stores it, then serves it.
+     *
+     * @throws ConfigException naming every problem; nothing changes then
+     */
+    public synchronized TargetConfig apply(TargetConfig next) {
+        List<String> problems = next.problems();
+        if (!problems.isEmpty()) {
+            throw ConfigException.of(problems);
+        }
+        for (TargetConfig.Target target : next.targets()) {
+            for (TargetConfig.Lun lun : target.luns()) {
+                ensureVolume(lun);
+            }
+        }
+        ConfigFiles.write(file, next);
+        serve(next);
+        config = next;
+        return next;
+    }
+
+    private void ensureVolume(TargetConfig.Lun lun) {
+        var record = storage.volume(lun.volume());
+        if (record == null) {
+            storage.create(lun.volume(), lun.sizeBytes() / lun.blockSize(), lun.blockSize(),
+                    lun.backingStore() == null ? null : Path.of(lun.backingStore()));
+            log.info("created volume {} ({} bytes{})", lun.volume(), lun.sizeBytes(),
+                    lun.backingStore() == null ? ", thin" : " on " + lun.backingStore());
+        } else if (record.blockSize() != lun.blockSize() || record.sizeBytes() != lun.sizeBytes()) {
+            throw new ConfigException("volume " + lun.volume() + " exists with " + record.sizeBytes() + " bytes in "
+                    + record.blockSize() + "-byte blocks; LUN " + lun.lun() + " asks for " + lun.sizeBytes()
+                    + " bytes in " + lun.blockSize() + "-byte blocks");
+        }
+    }
+
+    private void serve(TargetConfig next) {
+        for (Integer tid : List.copyOf(served.keySet())) {
+            if (next.target(tid).isEmpty()) {
+                served.remove(tid);
+                log.info("target {} removed", tid);
+            }
+        }
+        for (TargetConfig.Target target : next.targets()) {
+            Served current = served.get(target.tid());
+            if (current != null && !current.settings.iqn().equals(target.iqn())) {
+                served.remove(target.tid()); // renamed: a different target to initiators
+                current = null;
+            }
+            if (current == null) {
+                current = new Served(target, new BlockTarget(List.of()));
+                served.put(target.tid(), current);
+                log.info("serving target {} {}", target.tid(), target.iqn());
+            }
+            current.settings = target;
+            for (TargetConfig.Lun lun : target.luns()) {
+                LogicalUnit unit = current.scsi.unit(lun.lun());
+                if (unit != null && (!unit.volume().name().equals(lun.volume()) || unit.readOnly() != lun.readOnly())) {
+                    current.scsi.removeUnit(lun.lun());
+                    unit = null;
+                }
+                if (unit == null) {
+                    BlockVolume volume = storage.openVolume(lun.volume());
+                    current.scsi.addUnit(new LogicalUnit(lun.lun(), volume, LunIdentity.forVolume(lun.volume()),
+                            lun.readOnly()));
+                }
+            }
+            for (TargetConfig.Lun gone : lunsNotIn(current.scsi, target)) {
+                current.scsi.removeUnit(gone.lun());
+            }
+        }
+    }
+
+    private List<TargetConfig.Lun> lunsNotIn(BlockTarget scsi, TargetConfig.Target target) {
+        List<TargetConfig.Lun> gone = new ArrayList<>();
+        for (TargetConfig.Target old : config.targets()) {
+            if (old.tid() == target.tid()) {
+                for (TargetConfig.Lun lun : old.luns()) {
+                    if (target.lun(lun.lun()).isEmpty() && scsi.unit(lun.lun()) != null) {
+                        gone.add(lun);
+                    }
+                }
+            }
+        }
+        return gone;
+    }
+
+    // ---------------------------------------------------------------- TargetDirectory
+
+    @Override
+    public Optional<IscsiTarget> find(String targetName) {
+        return served.values().stream().filter(s -> s.settings.iqn().equals(targetName))
+                .map(s -> (IscsiTarget) s).findFirst();
+    }
+
+    @Override
+    public List<IscsiTarget> all() {
+        return List.copyOf(served.values());
+    }
+
+    @Override
+    public List<ChapAccount> discoveryAccounts() {
+        TargetConfig current = config;
+        return current.discoveryUsers().stream().map(user -> chap(current, user)).toList();
+    }
+
+    private static ChapAccount chap(TargetConfig config, String user) {
+        TargetConfig.Account account = config.account(user)
+                .orElseThrow(() -> new IllegalStateException("account " + user + " vanished"));
+        return new ChapAccount(account.user(), account.secret());
+    }
+
+    /** One served target: its current settings and its SCSI device. */
+    private final class Served implements IscsiTarget {
+        private volatile TargetConfig.Target settings;
+        private final BlockTarget scsi;
+
+        Served(TargetConfig.Target settings, BlockTarget scsi) {
+            this.settings = settings;
+            this.scsi = scsi;
+        }
+
+        @Override
+        public int tid() {
+            return settings.tid();
+        }
+
+        @Override
+        public String name() {
+            return settings.iqn();
+        }
+
+        @Override
+        public String alias() {
+            return settings.alias();
+        }
+
+        @Override
+        public boolean admits(String initiatorName, InetAddress initiatorAddress) {
+            return Acl.admits(settings.initiators(), initiatorName, initiatorAddress);
+        }
+
+        @Override
+        public List<ChapAccount> incomingAccounts() {
+            TargetConfig current = config;
+            return settings.incomingUsers().stream().map(user -> chap(current, user)).toList();
+        }
+
+        @Override
+        public Optional<ChapAccount> outgoingAccount() {
+            String user = settings.outgoingUser();
+            return user == null ? Optional.empty() : Optional.of(chap(config, user));
+        }
+
+        @Override
+        public List<String> portals() {
+            return portals;
+        }
+
+        @Override
+        public ScsiTarget scsi() {
+            return scsi;
+        }
+    }
+}
