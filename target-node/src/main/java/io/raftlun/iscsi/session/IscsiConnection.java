@@ -170,7 +170,11 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.warn("{}: closing connection: {}", describePeer(), cause.toString());
+        if (cause instanceof java.io.IOException || cause instanceof io.netty.handler.codec.DecoderException) {
+            log.warn("{}: closing connection: {}", describePeer(), cause.toString());
+        } else {
+            log.error("{}: closing connection after an unexpected failure", describePeer(), cause); // a bug: keep the trace
+        }
         ctx.close();
     }
 
@@ -192,11 +196,24 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         waitingForCmdSN.clear();
         if (sessionKey != null) {
             registry.unregister(sessionKey, this);
-            if (!superseded && target != null) {
+            if (!superseded && target != null && nexus != null) { // nexus: only once the login completed
                 target.scsi().nexusClosed(nexus);
             }
         }
         ctx.fireChannelInactive();
+    }
+
+    /** Text an initiator sent, made safe for a log line (no control characters, bounded length). */
+    private static String printable(String text) {
+        if (text == null) {
+            return null;
+        }
+        StringBuilder out = new StringBuilder(Math.min(text.length(), 200));
+        for (int i = 0; i < text.length() && i < 200; i++) {
+            char c = text.charAt(i);
+            out.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return text.length() > 200 ? out.append("...").toString() : out.toString();
     }
 
     // ---------------------------------------------------------------- login
@@ -225,8 +242,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             }
         } catch (LoginException e) {
             metrics.login(e.reason());
-            log.warn("login refused: {} from {} (status 0x{}: {})", login.initiatorName(), describePeer(),
-                    String.format("%04x", e.status()), e.getMessage());
+            log.warn("login refused: {} from {} (status 0x{}: {})", printable(login.initiatorName()), describePeer(),
+                    String.format("%04x", e.status()), printable(e.getMessage()));
             ctx.writeAndFlush(LoginResponse.of(false, false, request.currentStage(), 0, request.isid(),
                             request.tsih(), request.initiatorTaskTag(), nextStatus(), e.status() >> 8,
                             e.status() & 0xff, null))
