@@ -83,7 +83,7 @@ public final class AdminServer implements AutoCloseable {
         try {
             server = HttpServer.create(address, 64);
         } catch (IOException e) {
-            throw new IllegalStateException("cannot listen on " + address + " for the admin API: " + e.getMessage(), e);
+            throw new IllegalStateException("cannot listen on " + address.getHostString() + ":" + address.getPort() + " for the admin API: " + e.getMessage(), e);
         }
         ExecutorService executor = Executors.newFixedThreadPool(4, runnable -> {
             Thread thread = new Thread(runnable, "admin-http");
@@ -95,7 +95,7 @@ public final class AdminServer implements AutoCloseable {
         server.createContext("/metrics", exchange -> admin.metrics(exchange, metrics));
         server.createContext("/", admin::dispatch);
         server.start();
-        log.info("admin API and metrics on http://{}", server.getAddress());
+        log.info("admin API and metrics on http://{}:{}", server.getAddress().getHostString(), server.getAddress().getPort());
         return admin;
     }
 

@@ -80,12 +80,13 @@ public final class IscsiServer implements AutoCloseable {
                 });
         try {
             Channel listener = bootstrap.bind(settings.portal()).syncUninterruptibly().channel();
-            log.info("iSCSI portal listening on {}", listener.localAddress());
+            InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
+            log.info("iSCSI portal listening on {}:{}", bound.getHostString(), bound.getPort());
             return new IscsiServer(acceptors, workers, listener, sessions);
         } catch (Exception e) {
             acceptors.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            throw new IllegalStateException("cannot listen on " + settings.portal() + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot listen on " + settings.portal().getHostString() + ":" + settings.portal().getPort() + ": " + e.getMessage(), e);
         }
     }
 

@@ -50,11 +50,12 @@ public final class Node implements AutoCloseable {
             opened.add(storage);
             NodeMetrics metrics = new NodeMetrics(options.name());
             opened.add(metrics);
-            String portal = options.portal().getAddress().getHostAddress() + ":" + options.portal().getPort();
+            IscsiServer[] bound = new IscsiServer[1]; // the portal's port is known once it is bound
             TargetCatalog catalog = TargetCatalog.open(storage, options.dataDir().resolve("targets.json"),
-                    List.of(portal + ",1"));
+                    () -> List.of(portalName(bound[0] == null ? options.portal() : bound[0].localAddress()) + ",1"));
             IscsiServer iscsi = IscsiServer.start(IscsiSettings.defaults(options.portal()), catalog,
                     new IscsiMetrics(metrics.registry()));
+            bound[0] = iscsi;
             opened.add(0, iscsi); // closed first: initiators are logged out before storage goes
             String token = AdminToken.loadOrCreate(options.dataDir().resolve(AdminToken.FILE));
             AdminServer admin = AdminServer.start(options.admin(), token, metrics::scrape);
@@ -62,12 +63,18 @@ public final class Node implements AutoCloseable {
             Node node = new Node(options, opened, storage, catalog, iscsi, admin);
             node.routes();
             log.info("node {} serving {} target(s) on {}", options.name(), catalog.config().targets().size(),
-                    iscsi.localAddress());
+                    portalName(iscsi.localAddress()));
             return node;
         } catch (RuntimeException e) {
             closeAll(opened);
             throw e;
         }
+    }
+
+    /** host:port as SendTargets announces it (IPv6 in brackets). */
+    static String portalName(InetSocketAddress address) {
+        String host = address.getAddress().getHostAddress();
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
     }
 
     private void routes() {
@@ -80,8 +87,7 @@ public final class Node implements AutoCloseable {
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("node", options.name());
         status.put("version", VERSION);
-        status.put("portal", iscsi.localAddress().getAddress().getHostAddress() + ":"
-                + iscsi.localAddress().getPort());
+        status.put("portal", portalName(iscsi.localAddress()));
         status.put("sessions", iscsi.sessionCount());
         List<Map<String, Object>> targets = new ArrayList<>();
         for (TargetConfig.Target target : catalog.config().targets()) {

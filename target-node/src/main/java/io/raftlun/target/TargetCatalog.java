@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,22 +35,23 @@ public final class TargetCatalog implements TargetDirectory {
 
     private final NodeStorage storage;
     private final Path file;
-    private final List<String> portals;
+    private final Supplier<List<String>> portals;
     private final Map<Integer, Served> served = new ConcurrentSkipListMap<>();
     private volatile TargetConfig config = TargetConfig.empty();
 
-    private TargetCatalog(NodeStorage storage, Path file, List<String> portals) {
+    private TargetCatalog(NodeStorage storage, Path file, Supplier<List<String>> portals) {
         this.storage = storage;
         this.file = file;
-        this.portals = List.copyOf(portals);
+        this.portals = portals;
     }
 
     /**
      * Opens the catalog kept in {@code file} (none yet: no targets) and starts serving its targets.
      *
-     * @param portals the portals every target is reachable on, as {@code host:port,tpgt}
+     * @param portals the portals every target is reachable on, as {@code host:port,tpgt} (asked at
+     *                each discovery, so a portal bound after the catalog opened is reported right)
      */
-    public static TargetCatalog open(NodeStorage storage, Path file, List<String> portals) {
+    public static TargetCatalog open(NodeStorage storage, Path file, Supplier<List<String>> portals) {
         TargetCatalog catalog = new TargetCatalog(storage, file, portals);
         if (Files.exists(file)) {
             catalog.apply(ConfigFiles.read(file, TargetConfig.class));
@@ -221,7 +223,7 @@ public final class TargetCatalog implements TargetDirectory {
 
         @Override
         public List<String> portals() {
-            return portals;
+            return portals.get();
         }
 
         @Override

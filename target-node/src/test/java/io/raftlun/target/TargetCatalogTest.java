@@ -33,13 +33,13 @@ class TargetCatalogTest {
     @Test
     void targetsAndVolumesSurviveARestart() {
         try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
-            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List.of("127.0.0.1:3260,1"));
+            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), () -> List.of("127.0.0.1:3260,1"));
             catalog.apply(TargetConfig.empty().with(target(List.of("ALL"), lun(1, "v1"), lun(2, "v2"))));
             assertNotNull(storage.volume("v1"));
             assertNotNull(storage.volume("v2"));
         }
         try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
-            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List.of("127.0.0.1:3260,1"));
+            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), () -> List.of("127.0.0.1:3260,1"));
             TargetDirectory.IscsiTarget served = catalog.find(IQN).orElseThrow();
             assertEquals(1, served.tid());
             assertTrue(served.scsi().hasLun(1));
@@ -50,7 +50,7 @@ class TargetCatalogTest {
     @Test
     void removingALunKeepsItsVolume() {
         try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
-            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List.of());
+            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List::of);
             catalog.apply(TargetConfig.empty().with(target(List.of("ALL"), lun(1, "v1"), lun(2, "v2"))));
             catalog.update(c -> c.with(target(List.of("ALL"), lun(1, "v1"))));
             TargetDirectory.IscsiTarget served = catalog.find(IQN).orElseThrow();
@@ -62,7 +62,7 @@ class TargetCatalogTest {
     @Test
     void badConfigIsRefusedWholeWithEveryProblemNamed() throws Exception {
         try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
-            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List.of());
+            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List::of);
             TargetConfig bad = new TargetConfig(List.of(new TargetConfig.Target(0, "not-an-iqn", null,
                     List.of(lun(1, "v1"), new TargetConfig.Lun(1, "v2", 1000, 512, null, false)),
                     List.of("ALL", "10.0.0.0/99"), List.of("nobody"), null)),
