@@ -88,12 +88,20 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
         if (!luns.isEmpty() && target == null) {
             throw new IllegalArgumentException("--lun needs --target IQN");
         }
+        if (target != null && !TargetConfig.validName(target)) {
+            throw new IllegalArgumentException("--target '" + target + "' is not an iSCSI name "
+                    + "(expected iqn.YYYY-MM.reversed.domain:name, e.g. iqn.2026-11.com.example:disk1)");
+        }
+        if (file.targets() != null && !file.targets().problems().isEmpty()) {
+            throw new IllegalArgumentException(config + ": " + String.join("; ", file.targets().problems()));
+        }
+        List<TargetConfig.Lun> wanted = parseLuns(luns, blockSize); // checked before anything starts
         return run(options, node -> {
             if (file.targets() != null) {
                 node.catalog().apply(file.targets());
             }
             if (target != null) {
-                node.catalog().update(current -> ensureTarget(current, target, parseLuns(luns, blockSize),
+                node.catalog().update(current -> ensureTarget(current, target, wanted,
                         initiators.isEmpty() ? List.of(TargetConfig.ALL) : initiators));
             }
         }, pidFile);

@@ -1,0 +1,122 @@
+package io.raftlun.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The raftlun jar as a new user meets it: the demo started in the background, found by iscsi-ls,
+ * shown by cluster status, refused a second start, stopped by cluster down; mistakes answered in
+ * one line with exit status 1.
+ */
+class LocalClusterIT {
+
+    @TempDir
+    Path dir;
+
+    record Run(int exitCode, String output) {
+    }
+
+    static Run raftlun(String... arguments) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("java", "-jar", System.getProperty("raftlun.jar")));
+        command.addAll(List.of(arguments));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        byte[] output = process.getInputStream().readAllBytes();
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("raftlun " + String.join(" ", arguments) + " did not finish");
+        }
+        return new Run(process.exitValue(), new String(output, StandardCharsets.UTF_8));
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    @AfterEach
+    void stopWhateverRuns() throws Exception {
+        if (Files.exists(dir.resolve("cluster.json"))) {
+            raftlun("cluster", "down", "--dir", dir.toString());
+        }
+    }
+
+    @Test
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void demoStartsIsDiscoveredShownAndStopped() throws Exception {
+        int port = freePort();
+        int adminPort = freePort();
+        Run demo = raftlun("demo", "--detach", "--dir", dir.toString(), "--port", Integer.toString(port),
+                "--admin-port", Integer.toString(adminPort), "--size", "64M");
+        assertEquals(0, demo.exitCode(), demo.output());
+        assertTrue(demo.output().contains("iscsi-ls iscsi://127.0.0.1:" + port), demo.output());
+
+        Run listing = Shell.run("iscsi-ls", "-s", "iscsi://127.0.0.1:" + port);
+        assertEquals(0, listing.exitCode(), listing.output());
+        assertTrue(listing.output().contains("Target:" + DemoCommand.IQN) && listing.output().contains("Lun:1"),
+                listing.output());
+
+        Run status = raftlun("cluster", "status", "--dir", dir.toString());
+        assertEquals(0, status.exitCode(), status.output());
+        assertTrue(status.output().contains("node1    up") && status.output().contains("LUN 1: 64 MiB"),
+                status.output());
+
+        Run again = raftlun("demo", "--detach", "--dir", dir.toString(), "--port", Integer.toString(port));
+        assertEquals(1, again.exitCode(), again.output());
+        assertTrue(again.output().startsWith("raftlun: a cluster is already running"), again.output());
+
+        Run down = raftlun("cluster", "down", "--dir", dir.toString());
+        assertEquals(0, down.exitCode(), down.output());
+        assertTrue(down.output().contains("stopped node1"), down.output());
+        Run after = raftlun("cluster", "status", "--dir", dir.toString());
+        assertEquals(1, after.exitCode(), after.output());
+        assertTrue(after.output().contains("down"), after.output());
+        assertFalse(Files.exists(dir.resolve("node1/node.pid")));
+    }
+
+    @Test
+    void mistakesGetOneLineAndStatusOne() throws Exception {
+        for (String[] mistake : new String[][] {
+                {"node", "--data-dir", dir.resolve("d").toString(), "--target", "iqn.2026-11.io.raftlun:x",
+                        "--lun", "1:10Q"},
+                {"node", "--target", "iqn.2026-11.io.raftlun:x"},
+                {"node", "--data-dir", dir.resolve("d").toString(), "--portal", "127.0.0.1:99999"},
+                {"node", "--data-dir", dir.resolve("d").toString(), "--portal", "127.0.0.1:0", "--admin",
+                        "127.0.0.1:0", "--target", "not-an-iqn", "--lun", "1:1M"},
+                {"cluster", "status", "--dir", dir.resolve("nothing-here").toString()},
+                {"demo", "--nodes", "3", "--dir", dir.resolve("x").toString()}}) {
+            Run run = raftlun(mistake);
+            assertEquals(1, run.exitCode(), String.join(" ", mistake) + ":\n" + run.output());
+            String[] lines = run.output().strip().split("\n");
+            String last = lines[lines.length - 1];
+            assertTrue(last.startsWith("raftlun: "), String.join(" ", mistake) + ":\n" + run.output());
+            assertFalse(run.output().contains("\tat "), "no stack trace:\n" + run.output());
+        }
+        Run usage = raftlun("node", "--no-such-option");
+        assertEquals(2, usage.exitCode(), usage.output());
+    }
+
+    /** The real tools, for what a user would type next. */
+    static final class Shell {
+        static Run run(String... command) throws IOException, InterruptedException {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            byte[] output = process.getInputStream().readAllBytes();
+            process.waitFor(60, TimeUnit.SECONDS);
+            return new Run(process.exitValue(), new String(output, StandardCharsets.UTF_8));
+        }
+    }
+}
