@@ -75,11 +75,9 @@ public final class DemoCommand implements Callable<Integer> {
             NodeOptions options = new NodeOptions(member.name(), Path.of(config.dataDir()),
                     Addresses.parse(member.portal(), port), Addresses.parse(member.admin(), adminPort));
             LocalCluster started = cluster;
-            return NodeCommand.run(options, node -> {
-                node.catalog().update(current -> NodeCommand.ensureTarget(current, IQN,
-                        NodeCommand.parseLuns(List.of("1:" + bytes), 512), List.of(TargetConfig.ALL)));
-                printWelcome(started, bytes);
-            }, cluster.path(member.pidFile()));
+            return NodeCommand.run(options, catalog -> catalog.update(current -> NodeCommand.ensureTarget(current, IQN,
+                    NodeCommand.parseLuns(List.of("1:" + bytes), 512), List.of(TargetConfig.ALL))),
+                    cluster.path(member.pidFile()), () -> printWelcome(started, bytes));
         }
         Process process = cluster.start(member, targetArguments);
         cluster.awaitReady(member, process, Duration.ofSeconds(60));

@@ -4,6 +4,7 @@ import io.raftlun.node.Node;
 import io.raftlun.node.NodeOptions;
 import io.raftlun.iscsi.IscsiSettings;
 import io.raftlun.target.ConfigFiles;
+import io.raftlun.target.TargetCatalog;
 import io.raftlun.target.TargetConfig;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Consumer;
 import java.security.SecureRandom;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -96,26 +98,24 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
             throw new IllegalArgumentException(config + ": " + String.join("; ", file.targets().problems()));
         }
         List<TargetConfig.Lun> wanted = parseLuns(luns, blockSize); // checked before anything starts
-        return run(options, node -> {
+        return run(options, catalog -> {
             if (file.targets() != null) {
-                node.catalog().apply(file.targets());
+                catalog.apply(file.targets());
             }
             if (target != null) {
-                node.catalog().update(current -> ensureTarget(current, target, wanted,
+                catalog.update(current -> ensureTarget(current, target, wanted,
                         initiators.isEmpty() ? List.of(TargetConfig.ALL) : initiators));
             }
-        }, pidFile);
+        }, pidFile, () -> { });
     }
 
-    /** Starts a node, applies {@code setup}, reports it, and runs until the process is told to stop. */
-    static int run(NodeOptions options, java.util.function.Consumer<Node> setup, Path pidFile) throws IOException {
-        Node node = Node.start(options);
-        try {
-            setup.accept(node);
-        } catch (RuntimeException e) {
-            node.close();
-            throw e;
-        }
+    /**
+     * Starts a node whose targets {@code prepare} sets up before its portal opens, reports it, and
+     * runs {@code onReady}, and runs until the process is told to stop.
+     */
+    static int run(NodeOptions options, Consumer<TargetCatalog> prepare, Path pidFile, Runnable onReady)
+            throws IOException {
+        Node node = Node.start(options, prepare);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             node.close();
@@ -137,6 +137,7 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
             System.out.println("  target " + t.tid() + " " + t.iqn() + ": " + t.luns().size() + " LUN(s), initiators "
                     + (t.initiators().isEmpty() ? "none (bind some to admit)" : String.join(" ", t.initiators())));
         }
+        onReady.run();
         System.out.flush();
         try {
             stopped.await();

@@ -89,6 +89,30 @@ class LocalClusterIT {
     }
 
     @Test
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void acknowledgedWritesSurviveKillDashNine() throws Exception {
+        int port = freePort();
+        String[] demo = {"demo", "--detach", "--dir", dir.toString(), "--port", Integer.toString(port),
+            "--admin-port", Integer.toString(freePort()), "--size", "64M"};
+        assertEquals(0, raftlun(demo).exitCode());
+        String url = "iscsi://127.0.0.1:" + port + "/" + DemoCommand.IQN + "/1";
+        // Written without any flush: acknowledged is enough to survive the process dying.
+        Run wrote = Shell.run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 0 4M", "-c", "write -P 0xa5 8M 1M", url);
+        assertTrue(wrote.output().contains("wrote 1048576/1048576"), wrote.output());
+        long pid = Long.parseLong(Files.readString(dir.resolve("node1/node.pid")).trim());
+        ProcessHandle node = ProcessHandle.of(pid).orElseThrow();
+        node.destroyForcibly();
+        node.onExit().get(30, TimeUnit.SECONDS);
+
+        assertEquals(0, raftlun(demo).exitCode(), "the demo starts again on the same directory");
+        Run read = Shell.run("qemu-io", "-f", "raw", "-c", "read -P 0x5a 0 4M", "-c", "read -P 0xa5 8M 1M",
+                "-c", "read -P 0 4M 4M", url);
+        assertFalse(read.output().contains("Pattern verification failed"), read.output());
+        assertEquals(3, read.output().lines().filter(l -> l.contains("read ") && l.contains("bytes at offset"))
+                .count(), read.output());
+    }
+
+    @Test
     void mistakesGetOneLineAndStatusOne() throws Exception {
         for (String[] mistake : new String[][] {
                 {"node", "--data-dir", dir.resolve("d").toString(), "--target", "iqn.2026-11.io.raftlun:x",

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +45,14 @@ public final class Node implements AutoCloseable {
     }
 
     public static Node start(NodeOptions options) {
+        return start(options, catalog -> { });
+    }
+
+    /**
+     * Starts a node after {@code prepare} has brought its targets up to date, so no initiator can
+     * log in while the targets it was promised are still being created.
+     */
+    public static Node start(NodeOptions options, Consumer<TargetCatalog> prepare) {
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             NodeStorage storage = NodeStorage.open(options.dataDir());
@@ -53,6 +62,7 @@ public final class Node implements AutoCloseable {
             IscsiServer[] bound = new IscsiServer[1]; // the portal's port is known once it is bound
             TargetCatalog catalog = TargetCatalog.open(storage, options.dataDir().resolve("targets.json"),
                     () -> List.of(portalName(bound[0] == null ? options.portal() : bound[0].localAddress()) + ",1"));
+            prepare.accept(catalog);
             IscsiServer iscsi = IscsiServer.start(IscsiSettings.defaults(options.portal()), catalog,
                     new IscsiMetrics(metrics.registry()));
             bound[0] = iscsi;
