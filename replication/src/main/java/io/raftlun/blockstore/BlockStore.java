@@ -2,6 +2,7 @@ package io.raftlun.blockstore;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.raftlun.volume.Extent;
 import io.raftlun.volume.LbaStatus;
 import io.raftlun.volume.VolumeException;
@@ -27,6 +28,8 @@ import org.rocksdb.WriteBatch;
 public final class BlockStore implements AutoCloseable {
 
     private static final int LOCK_STRIPES = 64;
+    private static final String DURABLE_PREFIX = "durable-index/";
+    private static final String STATE_PREFIX = "durable-state/";
 
     private final VolumeRecord record;
     private final BlockMap map;
@@ -235,6 +238,12 @@ public final class BlockStore implements AutoCloseable {
         long lastChunk = (lba + Math.max(1, blocks) - 1) / ChunkEntry.BLOCKS;
         List<ReentrantLock> held = lockChunks(firstChunk, lastChunk);
         try {
+            if (appliedBefore(index, firstChunk, lastChunk)) {
+                // A replay of a compare that succeeded (it wrote, the map says so): finish the write
+                // on any chunk a crash left behind rather than compare against its own result.
+                write(index, lba, write);
+                return -1;
+            }
             ByteBuf current = read(lba, blocks);
             try {
                 for (int i = 0; i < compare.readableBytes(); i++) {
@@ -252,6 +261,19 @@ public final class BlockStore implements AutoCloseable {
                 held.get(i).unlock();
             }
         }
+    }
+
+    private boolean appliedBefore(long index, long firstChunk, long lastChunk) {
+        if (index <= 0) {
+            return false;
+        }
+        for (long c = firstChunk; c <= lastChunk; c++) {
+            ChunkEntry entry = map.chunk(record.id(), c);
+            if (entry != null && entry.lastIndex() >= index) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Locks the stripes of a chunk range in stripe order (so two callers never deadlock). */
@@ -285,8 +307,8 @@ public final class BlockStore implements AutoCloseable {
                 return; // already applied: a replay after a crash
             }
             if (entry == null) {
-                if (deallocate) {
-                    return; // nothing allocated, nothing to do
+                if (deallocate && index == 0) {
+                    return; // nothing allocated, nothing to do, no index to remember
                 }
                 entry = new ChunkEntry();
             }
@@ -403,6 +425,103 @@ public final class BlockStore implements AutoCloseable {
                 closed.add(new LbaStatus(start, end - start, mapped));
             }
             return closed;
+        }
+    }
+
+    // ---------------------------------------------------------------- replica catch-up
+
+    /** What the last {@link #checkpoint} recorded alongside its index (the volume's other state), or null. */
+    public byte[] durableState() {
+        return map.value(STATE_PREFIX + record.id());
+    }
+
+    /** The highest log index applied to this store that a {@link #sync()} made durable, with its term. */
+    public long[] durableIndex() {
+        byte[] value = map.value(DURABLE_PREFIX + record.id());
+        if (value == null) {
+            return new long[] {0, -1};
+        }
+        ByteBuffer in = ByteBuffer.wrap(value);
+        return new long[] {in.getLong(), in.getLong()};
+    }
+
+    /**
+     * Syncs the store, then records, together, that everything up to {@code index} (of {@code term})
+     * is durable and the volume's other state at that index ({@code state}, e.g. its reservations):
+     * the Raft log up to there may be purged.
+     */
+    public void checkpoint(long term, long index, byte[] state) {
+        sync();
+        try (WriteBatch batch = new WriteBatch()) {
+            map.stageValue(batch, DURABLE_PREFIX + record.id(),
+                    ByteBuffer.allocate(16).putLong(term).putLong(index).array());
+            map.stageValue(batch, STATE_PREFIX + record.id(), state);
+            map.write(batch);
+        }
+        map.sync();
+    }
+
+    /** One chunk as a replica ships it: its map entry and its data (empty when nothing is allocated). */
+    public record ChunkImage(long chunk, byte[] entry, byte[] data) {
+    }
+
+    /**
+     * Chunks from {@code fromChunk} on whose last index is above {@code afterIndex}, each read whole
+     * under its lock, until about {@code maxBytes} of data are gathered. Returns them in order; the
+     * caller continues after the last one, and is done when fewer came back than could have.
+     */
+    public List<ChunkImage> changedChunks(long afterIndex, long fromChunk, int maxBytes) {
+        List<Long> changed = new ArrayList<>();
+        long[] budget = {maxBytes};
+        int chunkBytes = ChunkEntry.BLOCKS * record.blockSize();
+        map.chunks(record.id(), fromChunk, (chunk, entry) -> {
+            if (entry.lastIndex() > afterIndex) {
+                changed.add(chunk);
+                budget[0] -= entry.empty() ? 64 : chunkBytes;
+            }
+            return budget[0] > 0;
+        });
+        List<ChunkImage> images = new ArrayList<>(changed.size());
+        for (long chunk : changed) {
+            ReentrantLock lock = lockFor(chunk);
+            lock.lock();
+            try {
+                ChunkEntry entry = map.chunk(record.id(), chunk);
+                if (entry == null) {
+                    continue; // cannot happen for a replicated volume: its chunks are never deleted
+                }
+                byte[] bytes = new byte[0];
+                if (!entry.empty()) {
+                    long first = chunk * ChunkEntry.BLOCKS;
+                    int blocks = (int) Math.min(ChunkEntry.BLOCKS, record.blockCount() - first);
+                    ByteBuf buffer = Unpooled.wrappedBuffer(new byte[blocks * record.blockSize()]);
+                    readFile(buffer, 0, first, blocks);
+                    bytes = buffer.array();
+                }
+                images.add(new ChunkImage(chunk, entry.encode(), bytes));
+            } finally {
+                lock.unlock();
+            }
+        }
+        return images;
+    }
+
+    /** Replaces a chunk with a healthy replica's image of it (data first, then the map entry). */
+    public void installChunk(ChunkImage image) {
+        ChunkEntry entry = ChunkEntry.decode(image.entry());
+        ReentrantLock lock = lockFor(image.chunk());
+        lock.lock();
+        try {
+            if (image.data().length > 0) {
+                writeFile(Unpooled.wrappedBuffer(image.data()), image.chunk() * ChunkEntry.BLOCKS);
+            }
+            try (WriteBatch batch = new WriteBatch()) {
+                map.stage(batch, record.id(), image.chunk(), entry);
+                map.write(batch);
+            }
+            counters.written(image.data().length);
+        } finally {
+            lock.unlock();
         }
     }
 

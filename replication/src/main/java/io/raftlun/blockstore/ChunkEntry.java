@@ -13,6 +13,8 @@ final class ChunkEntry {
     static final int BLOCKS = 256;
     private static final int FORMAT = 1;
     private static final int ENCODED_BYTES = 1 + 8 + BLOCKS / 8 + 4 * BLOCKS;
+    /** A chunk with nothing allocated keeps only its last index (a tombstone, see {@link BlockMap#stage}). */
+    private static final int EMPTY_ENCODED_BYTES = 1 + 8;
 
     private long lastIndex;
     private final long[] allocated = new long[BLOCKS / 64];
@@ -62,6 +64,9 @@ final class ChunkEntry {
     }
 
     byte[] encode() {
+        if (empty()) {
+            return ByteBuffer.allocate(EMPTY_ENCODED_BYTES).put((byte) FORMAT).putLong(lastIndex).array();
+        }
         ByteBuffer out = ByteBuffer.allocate(ENCODED_BYTES);
         out.put((byte) FORMAT).putLong(lastIndex);
         for (long word : allocated) {
@@ -74,13 +79,16 @@ final class ChunkEntry {
     }
 
     static ChunkEntry decode(byte[] bytes) {
-        if (bytes.length != ENCODED_BYTES || bytes[0] != FORMAT) {
+        if ((bytes.length != ENCODED_BYTES && bytes.length != EMPTY_ENCODED_BYTES) || bytes[0] != FORMAT) {
             throw new IllegalStateException("block map entry of unknown format (" + bytes.length + " bytes, format "
                     + (bytes.length > 0 ? bytes[0] : -1) + ")");
         }
         ByteBuffer in = ByteBuffer.wrap(bytes, 1, bytes.length - 1);
         ChunkEntry entry = new ChunkEntry();
         entry.lastIndex = in.getLong();
+        if (bytes.length == EMPTY_ENCODED_BYTES) {
+            return entry;
+        }
         for (int i = 0; i < entry.allocated.length; i++) {
             entry.allocated[i] = in.getLong();
         }

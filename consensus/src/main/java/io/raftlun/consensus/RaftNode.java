@@ -1,0 +1,304 @@
+package io.raftlun.consensus;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcFactory;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.StateMachine;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's Ratis server, hosting several Raft groups (the meta group and the groups of the
+ * volumes it holds a replica of), and the ways to submit to a group: in this process when this
+ * node can answer, through a Raft client to the group's leader when it cannot.
+ */
+public final class RaftNode implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(RaftNode.class);
+
+    /** Largest log entry: a maximal SCSI write (8 MiB) plus its header, with room to spare. */
+    public static final int MAX_ENTRY_BYTES = 8 * 1024 * 1024 + 64 * 1024;
+    /** How long a submission keeps retrying through elections and overload before it fails. */
+    static final Duration SUBMIT_DEADLINE = Duration.ofSeconds(30);
+    private static final long RETRY_SLEEP_MS = 50;
+
+    private final RaftSettings settings;
+    private final RaftProperties properties;
+    private final RaftServer server;
+    private final ClientId clientId = ClientId.randomId();
+    private final AtomicLong callIds = new AtomicLong();
+    private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "raft-retry");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    private RaftNode(RaftSettings settings, RaftProperties properties, RaftServer server) {
+        this.settings = settings;
+        this.properties = properties;
+        this.server = server;
+    }
+
+    /**
+     * Starts the server. Groups found in the storage directory are reopened with the state
+     * machines {@code registry} gives them; {@code bootstrap} (the meta group) is created on first
+     * start and recovered afterwards.
+     */
+    public static RaftNode start(RaftSettings settings, StateMachine.Registry registry, RaftGroup bootstrap)
+            throws IOException {
+        RaftProperties properties = properties(settings);
+        RaftServer server = RaftServer.newBuilder()
+                .setServerId(settings.self().peerId())
+                .setProperties(properties)
+                .setStateMachineRegistry(registry)
+                .setGroup(bootstrap)
+                .setOption(RaftStorage.StartupOption.RECOVER)
+                .build();
+        server.start();
+        log.info("raft server {} listening on {}", settings.self().name(), settings.self().raftAddress());
+        return new RaftNode(settings, properties, server);
+    }
+
+    static RaftProperties properties(RaftSettings settings) {
+        RaftProperties p = new RaftProperties();
+        RaftServerConfigKeys.setStorageDir(p, List.of(settings.storage().toFile()));
+        GrpcConfigKeys.Server.setHost(p, settings.self().raftAddress().getHostString());
+        GrpcConfigKeys.Server.setPort(p, settings.self().raftAddress().getPort());
+        GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(2L * MAX_ENTRY_BYTES));
+        long election = settings.electionTimeout().toMillis();
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(election, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2 * election, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, 3 * election),
+                TimeUnit.MILLISECONDS));
+        // Reads are linearizable everywhere: the leader answers within its lease, a follower asks
+        // the leader for the read index and waits until it has applied that far (DESIGN.md, Reads).
+        RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+        RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
+        // A follower that fell behind the purged log catches up through its state machine, which
+        // fetches only what changed, instead of Ratis shipping snapshot files (the whole volume).
+        RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(MAX_ENTRY_BYTES));
+        // Each group's log writer buffers one whole entry at least (a buffer per volume group).
+        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(MAX_ENTRY_BYTES + 8));
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(4L * MAX_ENTRY_BYTES));
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 8192);
+        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, 3 * election),
+                TimeUnit.MILLISECONDS));
+        settings.overrides().forEach(p::set);
+        return p;
+    }
+
+    public RaftMember self() {
+        return settings.self();
+    }
+
+    public RaftServer server() {
+        return server;
+    }
+
+    /** True when this node holds a replica of {@code group}. */
+    public boolean hasGroup(RaftGroupId group) {
+        for (RaftGroupId id : server.getGroupIds()) {
+            if (id.equals(group)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Joins {@code group} on this node (its state machine comes from the registry); idempotent. */
+    public void join(RaftGroup group) {
+        if (hasGroup(group.getGroupId())) {
+            return;
+        }
+        try {
+            RaftClientReply reply = server.groupManagement(GroupManagementRequest.newAdd(clientId,
+                    settings.self().peerId(), callIds.incrementAndGet(), group));
+            if (!reply.isSuccess()) {
+                throw new IOException(String.valueOf(reply.getException()));
+            }
+            log.info("joined raft group {} with {}", group.getGroupId(), group.getPeers());
+        } catch (AlreadyExistsException e) {
+            // another thread joined first
+        } catch (IOException e) {
+            throw new UncheckedIOException("joining raft group " + group.getGroupId() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Leaves {@code group} and deletes this node's copy of its log. */
+    public void leave(RaftGroupId group) {
+        if (!hasGroup(group)) {
+            return;
+        }
+        try {
+            server.groupManagement(GroupManagementRequest.newRemove(clientId, settings.self().peerId(),
+                    callIds.incrementAndGet(), group, true, false));
+        } catch (IOException e) {
+            throw new UncheckedIOException("leaving raft group " + group + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The group's leader as this node knows it. */
+    public Optional<String> leader(RaftGroupId group) {
+        try {
+            RaftPeerId leader = server.getDivision(group).getInfo().getLeaderId();
+            return Optional.ofNullable(leader).map(RaftPeerId::toString);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    public boolean isLeader(RaftGroupId group) {
+        try {
+            return server.getDivision(group).getInfo().isLeader();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Submits a log entry to {@code group}: in this process when this node leads it, otherwise
+     * through a Raft client to the leader. Completes with the state machine's answer once the entry
+     * is committed and applied on the node that answered; fails if no leader accepts it before the
+     * deadline or the state machine refuses it.
+     */
+    public CompletableFuture<Message> write(RaftGroup group, Message entry) {
+        if (isLeader(group.getGroupId())) {
+            return submit(group.getGroupId(), entry, RaftClientRequest.writeRequestType())
+                    .thenCompose(reply -> {
+                        if (reply.isSuccess()) {
+                            return CompletableFuture.completedFuture(reply.getMessage());
+                        }
+                        if (reply.getStateMachineException() != null) {
+                            return CompletableFuture.failedFuture(reply.getStateMachineException().getCause() != null
+                                    ? reply.getStateMachineException().getCause() : reply.getStateMachineException());
+                        }
+                        return forward(group, entry); // lost leadership meanwhile: the client finds the new leader
+                    });
+        }
+        return forward(group, entry);
+    }
+
+    private CompletableFuture<Message> forward(RaftGroup group, Message entry) {
+        return client(group).async().send(entry).thenApply(RaftNode::answer);
+    }
+
+    /**
+     * A linearizable read on this node's replica of {@code group}: completes with the state
+     * machine's answer to {@code query} once this replica has applied everything committed before
+     * the call. Retries through elections until the deadline.
+     */
+    public CompletableFuture<Message> readLocal(RaftGroupId group, Message query) {
+        long deadline = System.nanoTime() + SUBMIT_DEADLINE.toNanos();
+        CompletableFuture<Message> result = new CompletableFuture<>();
+        readLocal(group, query, deadline, result);
+        return result;
+    }
+
+    private void readLocal(RaftGroupId group, Message query, long deadline, CompletableFuture<Message> result) {
+        submit(group, query, RaftClientRequest.readRequestType()).whenComplete((reply, failure) -> {
+            Throwable problem = failure != null ? failure : reply.isSuccess() ? null : reply.getException();
+            if (problem == null) {
+                result.complete(reply.getMessage());
+            } else if (reply != null && reply.getStateMachineException() != null) {
+                result.completeExceptionally(problem);
+            } else if (System.nanoTime() < deadline && !retries.isShutdown()) {
+                retries.schedule(() -> readLocal(group, query, deadline, result), RETRY_SLEEP_MS, TimeUnit.MILLISECONDS);
+            } else {
+                result.completeExceptionally(problem);
+            }
+        });
+    }
+
+    /** A linearizable read answered by the group's leader, for a node that holds no replica. */
+    public CompletableFuture<Message> readRemote(RaftGroup group, Message query) {
+        return client(group).async().sendReadOnly(query).thenApply(RaftNode::answer);
+    }
+
+    private CompletableFuture<RaftClientReply> submit(RaftGroupId group, Message message, RaftClientRequest.Type type) {
+        RaftClientRequest request = RaftClientRequest.newBuilder()
+                .setClientId(clientId)
+                .setServerId(settings.self().peerId())
+                .setGroupId(group)
+                .setCallId(callIds.incrementAndGet())
+                .setMessage(message)
+                .setType(type)
+                .build();
+        try {
+            return server.submitClientRequestAsync(request);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static Message answer(RaftClientReply reply) {
+        if (reply.isSuccess()) {
+            return reply.getMessage();
+        }
+        if (reply.getStateMachineException() != null && reply.getStateMachineException().getCause() != null) {
+            throw new java.util.concurrent.CompletionException(reply.getStateMachineException().getCause());
+        }
+        throw new java.util.concurrent.CompletionException(reply.getException());
+    }
+
+    private RaftClient client(RaftGroup group) {
+        return clients.computeIfAbsent(group.getGroupId(), id -> RaftClient.newBuilder()
+                .setProperties(properties)
+                .setRaftGroup(group)
+                .setClientId(ClientId.randomId())
+                .setClientRpc(new GrpcFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), properties))
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                        (int) (SUBMIT_DEADLINE.toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+                .build());
+    }
+
+    @Override
+    public void close() {
+        retries.shutdownNow();
+        for (RaftClient client : clients.values()) {
+            try {
+                client.close();
+            } catch (IOException e) {
+                log.debug("closing raft client: {}", e.toString());
+            }
+        }
+        try {
+            server.close();
+        } catch (IOException e) {
+            log.warn("stopping the raft server: {}", e.toString());
+        }
+    }
+}

@@ -1,0 +1,224 @@
+package io.raftlun.replication;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.raftlun.blockstore.BlockStore;
+import io.raftlun.consensus.RaftNode;
+import io.raftlun.volume.BlockVolume;
+import io.raftlun.volume.Extent;
+import io.raftlun.volume.LbaStatus;
+import io.raftlun.volume.VolumeException;
+import io.raftlun.volume.reservation.ReservationCommand;
+import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.Reservations;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroup;
+
+/**
+ * A volume whose changes go through its Raft group, usable on any node. A write completes once its
+ * entry is committed on a majority of the replicas (each of which fsynced it in its Raft log) and
+ * applied by the leader, so every completed write is already on stable storage: the write cache is
+ * off (WCE=0), SYNCHRONIZE CACHE has nothing left to do, FUA costs nothing extra.
+ *
+ * <p>Reads are linearizable. On a node holding a replica, a read first passes a read barrier (the
+ * leader answers within its lease; a follower learns the leader's commit index and waits until it
+ * has applied that far), then reads the local block store. A node without a replica asks the
+ * leader for the data.
+ */
+public final class ReplicatedVolume implements BlockVolume {
+
+    private final String name;
+    private final int blockSize;
+    private final long blockCount;
+    private final RaftNode raft;
+    private final Supplier<RaftGroup> group;
+    private final VolumeStateMachine replica; // null on a node without a replica
+    private final Executor io;
+
+    public ReplicatedVolume(String name, int blockSize, long blockCount, RaftNode raft, Supplier<RaftGroup> group,
+                            VolumeStateMachine replica, Executor io) {
+        this.name = name;
+        this.blockSize = blockSize;
+        this.blockCount = blockCount;
+        this.raft = raft;
+        this.group = group;
+        this.replica = replica;
+        this.io = io;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public long blockCount() {
+        return blockCount;
+    }
+
+    private boolean local() {
+        return replica != null && raft.hasGroup(group.get().getGroupId());
+    }
+
+    private void checkRange(long lba, long blocks) {
+        if (lba < 0 || blocks < 0 || lba > blockCount || blocks > blockCount - lba) {
+            throw new VolumeException(VolumeException.Kind.OUT_OF_RANGE, "blocks " + lba + "+" + blocks
+                    + " lie beyond the end of volume " + name + " (" + blockCount + " blocks)");
+        }
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    @Override
+    public CompletableFuture<ByteBuf> read(long lba, int blocks) {
+        try {
+            checkRange(lba, blocks);
+        } catch (VolumeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        if (local()) {
+            BlockStore store = replica.store();
+            return barrier().thenApplyAsync(ignored -> store.read(lba, blocks), io);
+        }
+        return raft.readRemote(group.get(), VolumeEntry.query(VolumeEntry.READ, lba, blocks))
+                .thenApply(answer -> Unpooled.wrappedBuffer(answer.getContent().asReadOnlyByteBuffer()))
+                .exceptionallyCompose(this::unavailable);
+    }
+
+    @Override
+    public CompletableFuture<List<LbaStatus>> lbaStatus(long lba, int maxExtents) {
+        if (local()) {
+            BlockStore store = replica.store();
+            return barrier().thenApplyAsync(ignored -> store.lbaStatus(lba, maxExtents), io);
+        }
+        return raft.readRemote(group.get(), VolumeEntry.query(VolumeEntry.LBA_STATUS, lba, maxExtents))
+                .thenApply(answer -> {
+                    ByteBuffer in = answer.getContent().asReadOnlyByteBuffer();
+                    int count = in.getInt();
+                    List<LbaStatus> status = new ArrayList<>(count);
+                    for (int i = 0; i < count; i++) {
+                        status.add(new LbaStatus(in.getLong(), in.getLong(), in.get() != 0));
+                    }
+                    return status;
+                }).exceptionallyCompose(this::unavailable);
+    }
+
+    private CompletableFuture<Message> barrier() {
+        return raft.readLocal(group.get().getGroupId(), VolumeEntry.query(VolumeEntry.BARRIER))
+                .exceptionallyCompose(this::unavailable);
+    }
+
+    // ---------------------------------------------------------------- changes
+
+    @Override
+    public CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua) {
+        Message entry;
+        try {
+            checkRange(lba, data.readableBytes() / blockSize);
+            entry = VolumeEntry.write(lba, data);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        } finally {
+            data.release();
+        }
+        return submit(entry).thenApply(answer -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> writeSame(long lba, long blocks, ByteBuf pattern, boolean unmap) {
+        Message entry;
+        try {
+            checkRange(lba, blocks);
+            boolean zeros = pattern.forEachByte(b -> b == 0) == -1;
+            entry = VolumeEntry.writeSame(lba, blocks, pattern, unmap && zeros);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        } finally {
+            pattern.release();
+        }
+        return submit(entry).thenApply(answer -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> unmap(List<Extent> extents) {
+        try {
+            for (Extent extent : extents) {
+                checkRange(extent.lba(), extent.blocks());
+            }
+        } catch (VolumeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return submit(VolumeEntry.unmap(extents)).thenApply(answer -> null);
+    }
+
+    @Override
+    public CompletableFuture<Long> compareAndWrite(long lba, ByteBuf compare, ByteBuf write, boolean fua) {
+        Message entry;
+        try {
+            checkRange(lba, compare.readableBytes() / blockSize);
+            entry = VolumeEntry.compareAndWrite(lba, compare, write);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        } finally {
+            compare.release();
+            write.release();
+        }
+        return submit(entry).thenApply(VolumeEntry::offset);
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        return CompletableFuture.completedFuture(null); // every completed write is in a majority's fsynced log
+    }
+
+    @Override
+    public boolean writeCacheEnabled() {
+        return false;
+    }
+
+    @Override
+    public CompletableFuture<ReservationOutcome> reserve(ReservationCommand command) {
+        return submit(VolumeEntry.reserve(command.encode())).thenApply(VolumeEntry::outcome);
+    }
+
+    /**
+     * The reservations as this node's replica has applied them (a node without a replica sees
+     * none: reservation checks there are a known gap until reservations are served cluster-wide).
+     */
+    @Override
+    public Reservations reservations() {
+        return replica != null ? replica.reservations() : new Reservations();
+    }
+
+    private CompletableFuture<Message> submit(Message entry) {
+        return raft.write(group.get(), entry).exceptionallyCompose(this::unavailable);
+    }
+
+    /** Failures of the group (no quorum within the deadline, refused entries) as the SCSI layer knows them. */
+    private <T> CompletableFuture<T> unavailable(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof VolumeException) {
+            return CompletableFuture.failedFuture(cause);
+        }
+        return CompletableFuture.failedFuture(new VolumeException(VolumeException.Kind.UNAVAILABLE,
+                "volume " + name + " is unavailable: " + cause, cause));
+    }
+
+    @Override
+    public void close() {
+        // The group and the store belong to the node, which closes them on shutdown.
+    }
+}

@@ -1,0 +1,178 @@
+package io.raftlun.replication;
+
+import io.netty.buffer.ByteBuf;
+import io.raftlun.blockstore.BlockStore;
+import io.raftlun.volume.Extent;
+import io.raftlun.volume.reservation.ReservationOutcome;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+
+/**
+ * The wire form of what a volume's Raft group carries: log entries (changes, applied in log order
+ * on every replica) and queries (answered by one replica after a linearizable read barrier). The
+ * first byte names the kind; the payload of a write follows its header directly, so a replica
+ * applies it from the log entry's bytes without another copy.
+ */
+final class VolumeEntry {
+
+    // log entries
+    static final byte WRITE = 1;          // lba, data
+    static final byte WRITE_SAME = 2;     // lba, blocks, deallocate, pattern
+    static final byte UNMAP = 3;          // count, (lba, blocks)*
+    static final byte COMPARE_AND_WRITE = 4; // lba, compare length, compare, write
+    static final byte RESERVE = 5;        // reservation command
+
+    // queries
+    static final byte BARRIER = 16;       // nothing: the caller reads its own replica afterwards
+    static final byte READ = 17;          // lba, blocks -> data
+    static final byte LBA_STATUS = 18;    // lba, max extents -> (lba, blocks, mapped)*
+    static final byte STATE = 19;         // -> term, index, reservations
+    static final byte CHANGED_CHUNKS = 20; // after index, from chunk, max bytes -> chunk images
+
+    private VolumeEntry() {
+    }
+
+    static Message write(long lba, ByteBuf data) {
+        byte[] bytes = new byte[9 + data.readableBytes()];
+        ByteBuffer.wrap(bytes).put(WRITE).putLong(lba);
+        data.getBytes(data.readerIndex(), bytes, 9, data.readableBytes());
+        return message(bytes);
+    }
+
+    static Message writeSame(long lba, long blocks, ByteBuf pattern, boolean deallocate) {
+        byte[] bytes = new byte[18 + pattern.readableBytes()];
+        ByteBuffer.wrap(bytes).put(WRITE_SAME).putLong(lba).putLong(blocks).put((byte) (deallocate ? 1 : 0));
+        pattern.getBytes(pattern.readerIndex(), bytes, 18, pattern.readableBytes());
+        return message(bytes);
+    }
+
+    static Message unmap(List<Extent> extents) {
+        ByteBuffer out = ByteBuffer.allocate(5 + 16 * extents.size()).put(UNMAP).putInt(extents.size());
+        for (Extent extent : extents) {
+            out.putLong(extent.lba()).putLong(extent.blocks());
+        }
+        return message(out.array());
+    }
+
+    static Message compareAndWrite(long lba, ByteBuf compare, ByteBuf write) {
+        int half = compare.readableBytes();
+        byte[] bytes = new byte[13 + 2 * half];
+        ByteBuffer.wrap(bytes).put(COMPARE_AND_WRITE).putLong(lba).putInt(half);
+        compare.getBytes(compare.readerIndex(), bytes, 13, half);
+        write.getBytes(write.readerIndex(), bytes, 13 + half, half);
+        return message(bytes);
+    }
+
+    static Message reserve(byte[] command) {
+        byte[] bytes = new byte[1 + command.length];
+        bytes[0] = RESERVE;
+        System.arraycopy(command, 0, bytes, 1, command.length);
+        return message(bytes);
+    }
+
+    static Message query(byte kind, long... arguments) {
+        ByteBuffer out = ByteBuffer.allocate(1 + 8 * arguments.length).put(kind);
+        for (long argument : arguments) {
+            out.putLong(argument);
+        }
+        return message(out.array());
+    }
+
+    static Message message(byte[] bytes) {
+        return Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes));
+    }
+
+    static Message answer(ByteBuffer bytes) {
+        return Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes));
+    }
+
+    static List<Extent> extents(ByteBuffer in) {
+        int count = in.getInt();
+        List<Extent> extents = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            extents.add(new Extent(in.getLong(), in.getLong()));
+        }
+        return extents;
+    }
+
+    // ---------------------------------------------------------------- answers
+
+    static Message offset(long offset) {
+        return answer(ByteBuffer.allocate(8).putLong(0, offset));
+    }
+
+    static long offset(Message answer) {
+        return answer.getContent().asReadOnlyByteBuffer().getLong();
+    }
+
+    static Message outcome(ReservationOutcome outcome) {
+        ByteBuffer out = ByteBuffer.allocate(4096);
+        out.put((byte) outcome.result().ordinal()).putInt(outcome.asc()).putInt(outcome.fieldPointer())
+                .put((byte) (outcome.inCdb() ? 1 : 0)).putInt(outcome.unitAttentions().size());
+        for (ReservationOutcome.UnitAttention ua : outcome.unitAttentions()) {
+            byte[] nexus = ua.nexus().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            if (out.remaining() < nexus.length + 8) {
+                ByteBuffer bigger = ByteBuffer.allocate(out.capacity() * 2 + nexus.length);
+                out.flip();
+                out = bigger.put(out);
+            }
+            out.putInt(nexus.length).put(nexus).putInt(ua.asc());
+        }
+        out.flip();
+        return answer(out);
+    }
+
+    static ReservationOutcome outcome(Message answer) {
+        ByteBuffer in = answer.getContent().asReadOnlyByteBuffer();
+        ReservationOutcome.Result result = ReservationOutcome.Result.values()[in.get()];
+        int asc = in.getInt();
+        int field = in.getInt();
+        boolean inCdb = in.get() != 0;
+        int count = in.getInt();
+        List<ReservationOutcome.UnitAttention> attentions = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            byte[] nexus = new byte[in.getInt()];
+            in.get(nexus);
+            attentions.add(new ReservationOutcome.UnitAttention(new String(nexus,
+                    java.nio.charset.StandardCharsets.UTF_8), in.getInt()));
+        }
+        return new ReservationOutcome(result, asc, field, inCdb, attentions);
+    }
+
+    static Message chunks(List<BlockStore.ChunkImage> images) {
+        int size = 4;
+        for (BlockStore.ChunkImage image : images) {
+            size += 16 + image.entry().length + image.data().length;
+        }
+        ByteBuffer out = ByteBuffer.allocate(size).putInt(images.size());
+        for (BlockStore.ChunkImage image : images) {
+            out.putLong(image.chunk()).putInt(image.entry().length).put(image.entry())
+                    .putInt(image.data().length).put(image.data());
+        }
+        out.flip();
+        return answer(out);
+    }
+
+    static List<BlockStore.ChunkImage> chunks(Message answer) {
+        ByteBuffer in = answer.getContent().asReadOnlyByteBuffer();
+        int count = in.getInt();
+        List<BlockStore.ChunkImage> images = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            long chunk = in.getLong();
+            byte[] entry = new byte[in.getInt()];
+            in.get(entry);
+            byte[] data = new byte[in.getInt()];
+            in.get(data);
+            images.add(new BlockStore.ChunkImage(chunk, entry, data));
+        }
+        return images;
+    }
+
+    static ByteString bytes(Message message) {
+        return message.getContent();
+    }
+}

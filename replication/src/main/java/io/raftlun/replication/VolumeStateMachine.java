@@ -1,0 +1,318 @@
+package io.raftlun.replication;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.raftlun.blockstore.BlockStore;
+import io.raftlun.consensus.LeaderQuery;
+import io.raftlun.volume.LbaStatus;
+import io.raftlun.volume.reservation.ReservationCommand;
+import io.raftlun.volume.reservation.Reservations;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.ratis.proto.RaftProtos;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.SnapshotManagementRequest;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.FileInfo;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.util.LifeCycle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One replica of a volume: applies the volume's log entries to its block store, in log order, with
+ * each entry's index so a replay is harmless. The block store is the state; a snapshot is a
+ * checkpoint (sync the store, record the index and the reservations), after which Ratis may purge
+ * the log. A replica that fell behind the purged log fetches from the leader only the chunks
+ * written since its own checkpoint (the block map's per-chunk indexes tell which).
+ */
+public final class VolumeStateMachine extends BaseStateMachine {
+
+    private static final Logger log = LoggerFactory.getLogger(VolumeStateMachine.class);
+    /** Log bytes after which a checkpoint is asked for, so the log of large writes stays bounded. */
+    static final long CHECKPOINT_BYTES = 256L * 1024 * 1024;
+    /** Data per catch-up request. */
+    static final int CATCH_UP_BATCH_BYTES = 8 * 1024 * 1024;
+
+    private final BlockStore store;
+    private final LeaderQuery leaderQuery;
+    private final Executor io;
+    private volatile Reservations reservations = new Reservations();
+    private volatile SnapshotInfo checkpoint;
+    private final AtomicLong bytesSinceCheckpoint = new AtomicLong();
+    private final AtomicBoolean checkpointAsked = new AtomicBoolean();
+    private final LongAdder catchUpBytes = new LongAdder();
+
+    public VolumeStateMachine(BlockStore store, LeaderQuery leaderQuery, Executor io) {
+        this.store = store;
+        this.leaderQuery = leaderQuery;
+        this.io = io;
+    }
+
+    public BlockStore store() {
+        return store;
+    }
+
+    public Reservations reservations() {
+        return reservations;
+    }
+
+    /** Bytes of chunk data this replica fetched from leaders while catching up. */
+    public long catchUpBytes() {
+        return catchUpBytes.sum();
+    }
+
+    @Override
+    public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
+        super.initialize(server, groupId, storage);
+        getLifeCycle().transition(LifeCycle.State.STARTING);
+        restoreCheckpoint();
+        getLifeCycle().transition(LifeCycle.State.RUNNING);
+    }
+
+    @Override
+    public void reinitialize() throws IOException {
+        getLifeCycle().transition(LifeCycle.State.STARTING);
+        restoreCheckpoint();
+        getLifeCycle().transition(LifeCycle.State.RUNNING);
+    }
+
+    /** Ratis pauses the state machine before it reloads it after a catch-up. */
+    @Override
+    public void pause() {
+        getLifeCycle().transition(LifeCycle.State.PAUSING);
+        getLifeCycle().transition(LifeCycle.State.PAUSED);
+    }
+
+    private void restoreCheckpoint() {
+        long[] durable = store.durableIndex();
+        byte[] state = store.durableState();
+        reservations = state == null ? new Reservations() : Reservations.decode(state);
+        if (durable[1] >= 0) {
+            TermIndex at = TermIndex.valueOf(durable[0], durable[1]);
+            checkpoint = snapshotAt(at);
+            updateLastAppliedTermIndex(at.getTerm(), at.getIndex());
+            log.info("volume {}: replica checkpoint at index {}", store.name(), at.getIndex());
+        }
+    }
+
+    private static SnapshotInfo snapshotAt(TermIndex at) {
+        return new SnapshotInfo() {
+            @Override
+            public TermIndex getTermIndex() {
+                return at;
+            }
+
+            @Override
+            public List<FileInfo> getFiles() {
+                return List.of(); // the block store is the snapshot; it is never shipped as files
+            }
+        };
+    }
+
+    @Override
+    public SnapshotInfo getLatestSnapshot() {
+        return checkpoint;
+    }
+
+    // ---------------------------------------------------------------- applying the log
+
+    @Override
+    public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+        RaftProtos.LogEntryProto entry = trx.getLogEntry();
+        long index = entry.getIndex();
+        ByteBuffer in = entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer();
+        try {
+            Message answer = apply(index, in);
+            return CompletableFuture.completedFuture(answer);
+        } catch (RuntimeException e) {
+            log.error("volume {}: log entry {} could not be applied: {}", store.name(), index, e.toString());
+            return CompletableFuture.failedFuture(e);
+        } finally {
+            updateLastAppliedTermIndex(entry.getTerm(), index);
+            if (bytesSinceCheckpoint.addAndGet(entry.getSerializedSize()) > CHECKPOINT_BYTES
+                    && checkpointAsked.compareAndSet(false, true)) {
+                askForCheckpoint();
+            }
+        }
+    }
+
+    private Message apply(long index, ByteBuffer in) {
+        byte kind = in.get();
+        switch (kind) {
+            case VolumeEntry.WRITE -> {
+                long lba = in.getLong();
+                store.write(index, lba, Unpooled.wrappedBuffer(in));
+                return Message.EMPTY;
+            }
+            case VolumeEntry.WRITE_SAME -> {
+                long lba = in.getLong();
+                long blocks = in.getLong();
+                boolean deallocate = in.get() != 0;
+                store.writeSame(index, lba, blocks, Unpooled.wrappedBuffer(in), deallocate);
+                return Message.EMPTY;
+            }
+            case VolumeEntry.UNMAP -> {
+                store.unmap(index, VolumeEntry.extents(in));
+                return Message.EMPTY;
+            }
+            case VolumeEntry.COMPARE_AND_WRITE -> {
+                long lba = in.getLong();
+                int half = in.getInt();
+                ByteBuf both = Unpooled.wrappedBuffer(in);
+                long offset = store.compareAndWrite(index, lba, both.slice(0, half), both.slice(half, half));
+                return VolumeEntry.offset(offset);
+            }
+            case VolumeEntry.RESERVE -> {
+                byte[] command = new byte[in.remaining()];
+                in.get(command);
+                synchronized (this) { // against a checkpoint encoding the reservations meanwhile
+                    return VolumeEntry.outcome(reservations.apply(ReservationCommand.decode(command)));
+                }
+            }
+            default -> throw new IllegalStateException("unknown volume log entry kind " + kind);
+        }
+    }
+
+    private void askForCheckpoint() {
+        getServer().thenAccept(server -> {
+            try {
+                server.snapshotManagementAsync(SnapshotManagementRequest.newCreate(ClientId.randomId(), getId(),
+                        getGroupId(), 0, 60_000, 1)).whenComplete((reply, failure) -> checkpointAsked.set(false));
+            } catch (RuntimeException e) {
+                checkpointAsked.set(false);
+            }
+        });
+    }
+
+    @Override
+    public long takeSnapshot() {
+        TermIndex last = getLastAppliedTermIndex();
+        if (last == null || last.getIndex() < 0) {
+            return -1;
+        }
+        byte[] state;
+        synchronized (this) {
+            state = reservations.encode();
+        }
+        store.checkpoint(last.getTerm(), last.getIndex(), state);
+        checkpoint = snapshotAt(last);
+        bytesSinceCheckpoint.set(0);
+        return last.getIndex();
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    @Override
+    public CompletableFuture<Message> query(Message request) {
+        ByteBuffer in = request.getContent().asReadOnlyByteBuffer();
+        byte kind = in.get();
+        if (kind == VolumeEntry.BARRIER) {
+            return CompletableFuture.completedFuture(Message.EMPTY);
+        }
+        return CompletableFuture.supplyAsync(() -> answer(kind, in), io);
+    }
+
+    private Message answer(byte kind, ByteBuffer in) {
+        switch (kind) {
+            case VolumeEntry.READ -> {
+                long lba = in.getLong();
+                int blocks = (int) in.getLong();
+                ByteBuf data = store.read(lba, blocks);
+                try {
+                    byte[] bytes = new byte[data.readableBytes()];
+                    data.readBytes(bytes);
+                    return VolumeEntry.message(bytes);
+                } finally {
+                    data.release();
+                }
+            }
+            case VolumeEntry.LBA_STATUS -> {
+                List<LbaStatus> status = store.lbaStatus(in.getLong(), (int) in.getLong());
+                ByteBuffer out = ByteBuffer.allocate(4 + 17 * status.size()).putInt(status.size());
+                for (LbaStatus s : status) {
+                    out.putLong(s.lba()).putLong(s.blocks()).put((byte) (s.mapped() ? 1 : 0));
+                }
+                out.flip();
+                return VolumeEntry.answer(out);
+            }
+            case VolumeEntry.STATE -> {
+                synchronized (this) {
+                    TermIndex last = getLastAppliedTermIndex();
+                    byte[] encoded = reservations.encode();
+                    return VolumeEntry.answer(ByteBuffer.allocate(16 + encoded.length)
+                            .putLong(last.getTerm()).putLong(last.getIndex()).put(encoded).flip());
+                }
+            }
+            case VolumeEntry.CHANGED_CHUNKS -> {
+                long after = in.getLong();
+                long from = in.getLong();
+                int max = (int) in.getLong();
+                return VolumeEntry.chunks(store.changedChunks(after, from, max));
+            }
+            default -> throw new CompletionException(new IOException("unknown volume query kind " + kind));
+        }
+    }
+
+    // ---------------------------------------------------------------- catching up
+
+    /**
+     * Behind the leader's purged log: take the leader's applied index and reservations first, then
+     * every chunk the leader changed after this replica's own applied index. A chunk fetched later
+     * may already hold writes past that index; replaying them skips it by the chunk's index.
+     */
+    @Override
+    public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(RaftProtos.RoleInfoProto roleInfo,
+                                                                       TermIndex firstTermIndexInLog) {
+        TermIndex mine = getLastAppliedTermIndex();
+        long after = mine == null ? -1 : mine.getIndex();
+        log.info("volume {}: behind the leader's log (it starts at {}); fetching chunks changed after index {}",
+                store.name(), firstTermIndexInLog, after);
+        return leaderQuery.ask(getGroupId(), VolumeEntry.query(VolumeEntry.STATE)).thenComposeAsync(state -> {
+            ByteBuffer in = state.getContent().asReadOnlyByteBuffer();
+            TermIndex leaderAt = TermIndex.valueOf(in.getLong(), in.getLong());
+            byte[] encoded = new byte[in.remaining()];
+            in.get(encoded);
+            return fetchChunks(after, 0, 0).thenApply(moved -> {
+                synchronized (this) {
+                    reservations = Reservations.decode(encoded);
+                    updateLastAppliedTermIndex(leaderAt.getTerm(), leaderAt.getIndex());
+                }
+                takeSnapshot();
+                log.info("volume {}: caught up to index {} with {} bytes of changed chunks", store.name(),
+                        leaderAt.getIndex(), moved);
+                return leaderAt;
+            });
+        }, io);
+    }
+
+    private CompletableFuture<Long> fetchChunks(long after, long fromChunk, long moved) {
+        return leaderQuery.ask(getGroupId(), VolumeEntry.query(VolumeEntry.CHANGED_CHUNKS, after, fromChunk,
+                CATCH_UP_BATCH_BYTES)).thenComposeAsync(answer -> {
+                    List<BlockStore.ChunkImage> images = VolumeEntry.chunks(answer);
+                    long bytes = 0;
+                    for (BlockStore.ChunkImage image : images) {
+                        store.installChunk(image);
+                        bytes += image.data().length;
+                    }
+                    catchUpBytes.add(bytes);
+                    if (images.isEmpty()) {
+                        return CompletableFuture.completedFuture(moved);
+                    }
+                    return fetchChunks(after, images.get(images.size() - 1).chunk() + 1, moved + bytes);
+                }, io);
+    }
+}

@@ -1,0 +1,221 @@
+package io.raftlun.replication;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.raftlun.blockstore.NodeStorage;
+import io.raftlun.consensus.RaftGroups;
+import io.raftlun.consensus.RaftMember;
+import io.raftlun.consensus.RaftNode;
+import io.raftlun.consensus.RaftSettings;
+import io.raftlun.volume.Extent;
+import io.raftlun.volume.LbaStatus;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.SnapshotManagementRequest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Three replicas of one volume in this JVM, on loopback ports, driven through {@link ReplicatedVolume}. */
+class ReplicatedVolumeTest {
+
+    static final int BLOCK = 512;
+    static final long BLOCKS = 512 * 1024; // 256 MiB, thin
+    static final String VOLUME = "vol-test";
+
+    @TempDir
+    Path dir;
+
+    final ExecutorService io = Executors.newFixedThreadPool(4);
+    final List<RaftMember> members = new ArrayList<>();
+    final Replica[] replicas = new Replica[3];
+    RaftGroup group;
+
+    /** One node: its storage, its Raft server and its view of the volume. */
+    final class Replica implements AutoCloseable {
+        final int number;
+        final NodeStorage storage;
+        final RaftNode raft;
+        final VolumeStateMachine machine;
+        final ReplicatedVolume volume;
+
+        Replica(int number) throws IOException {
+            this.number = number;
+            storage = NodeStorage.open(dir.resolve("node" + number));
+            if (storage.volume(VOLUME) == null) {
+                storage.create(VOLUME, BLOCKS, BLOCK, null);
+            }
+            RaftNode[] self = new RaftNode[1];
+            machine = new VolumeStateMachine(storage.store(VOLUME),
+                    (gid, query) -> self[0].readRemote(group, query), io);
+            RaftSettings settings = new RaftSettings(members.get(number), dir.resolve("node" + number + "/raft"),
+                    Duration.ofMillis(500), Map.of(
+                            "raft.server.log.segment.size.max", "1MB",
+                            "raft.server.log.purge.gap", "1",
+                            "raft.server.snapshot.auto.trigger.enabled", "false"));
+            raft = RaftNode.start(settings, gid -> machine, group);
+            self[0] = raft;
+            volume = new ReplicatedVolume(VOLUME, BLOCK, BLOCKS, raft, () -> group, machine, io);
+        }
+
+        @Override
+        public void close() {
+            raft.close();
+            storage.close();
+        }
+    }
+
+    void startAll() throws IOException {
+        for (int i = 0; i < 3; i++) {
+            members.add(new RaftMember("n" + (i + 1), new InetSocketAddress("127.0.0.1", freePort())));
+        }
+        group = RaftGroups.group(RaftGroups.volume(VOLUME), members);
+        for (int i = 0; i < 3; i++) {
+            replicas[i] = new Replica(i);
+        }
+    }
+
+    @AfterEach
+    void stopAll() {
+        for (Replica replica : replicas) {
+            if (replica != null) {
+                replica.close();
+            }
+        }
+        io.shutdownNow();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    static ByteBuf pattern(int blocks, int seed) {
+        byte[] bytes = new byte[blocks * BLOCK];
+        for (int i = 0; i < bytes.length; i++) {
+            bytes[i] = (byte) (seed * 7 + i * 31 + (i >> 9));
+        }
+        return Unpooled.wrappedBuffer(bytes);
+    }
+
+    static byte[] bytes(ByteBuf buf) {
+        try {
+            byte[] out = new byte[buf.readableBytes()];
+            buf.getBytes(buf.readerIndex(), out);
+            return out;
+        } finally {
+            buf.release();
+        }
+    }
+
+    Replica leader() throws InterruptedException {
+        RaftGroupId id = group.getGroupId();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            for (Replica replica : replicas) {
+                if (replica != null && replica.raft.isLeader(id)) {
+                    return replica;
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no leader elected");
+    }
+
+    @Test
+    void aWriteThroughAnyNodeReadsBackThroughEveryNode() throws Exception {
+        startAll();
+        for (int i = 0; i < 3; i++) {
+            replicas[i].volume.write(1000L * i, pattern(16, i), false).join();
+        }
+        for (Replica reader : replicas) {
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(bytes(pattern(16, i)), bytes(reader.volume.read(1000L * i, 16).join()),
+                        "node " + reader.number + " reads what was written through node " + i);
+            }
+        }
+        assertEquals(-1L, replicas[1].volume.compareAndWrite(0, pattern(1, 0), pattern(1, 9), false).join());
+        assertEquals(0L, replicas[2].volume.compareAndWrite(0, pattern(1, 0), pattern(1, 8), false).join(),
+                "the compare happens in log order: the first compare-and-write changed the block");
+        replicas[0].volume.unmap(List.of(new Extent(1000, 16))).join();
+        LbaStatus unmapped = replicas[2].volume.lbaStatus(1000, 1).join().get(0);
+        assertEquals(1000, unmapped.lba());
+        assertTrue(!unmapped.mapped() && unmapped.blocks() >= 16, "unmapped through another node: " + unmapped);
+        assertArrayEquals(new byte[16 * BLOCK], bytes(replicas[1].volume.read(1000, 16).join()));
+    }
+
+    @Test
+    void theSurvivorsServeTheVolumeWhenTheLeaderStopsAndItCatchesUpWhenBack() throws Exception {
+        startAll();
+        replicas[0].volume.write(0, pattern(64, 1), false).join();
+        Replica leader = leader();
+        int gone = leader.number;
+        leader.close();
+        replicas[gone] = null;
+        Replica survivor = replicas[(gone + 1) % 3];
+        survivor.volume.write(64, pattern(64, 2), false).join();
+        assertArrayEquals(bytes(pattern(64, 1)), bytes(replicas[(gone + 2) % 3].volume.read(0, 64).join()));
+
+        replicas[gone] = new Replica(gone);
+        assertArrayEquals(bytes(pattern(64, 2)), bytes(replicas[gone].volume.read(64, 64).join()),
+                "the returning node replays what it missed before it answers a read");
+    }
+
+    @Test
+    void aReplicaBehindThePurgedLogFetchesOnlyTheChunksThatChanged() throws Exception {
+        startAll();
+        // 8 MiB of data everywhere, then one node stops
+        for (int i = 0; i < 16; i++) {
+            replicas[0].volume.write(i * 1024L, pattern(1024, i), false).join();
+        }
+        Replica away = replicas[2];
+        away.close();
+        replicas[2] = null;
+        // about 1% of the volume changes (2.5 MiB in 64 KiB writes, over several log segments)
+        // while it is away
+        long changed = 0;
+        for (int i = 0; i < 40; i++) {
+            replicas[0].volume.write(20_000L + i * 4096, pattern(128, 100 + i), false).join();
+            changed += 128 * BLOCK;
+        }
+        // the others checkpoint and purge their logs, so the log alone cannot bring it back
+        for (int i = 0; i < 2; i++) {
+            replicas[i].raft.server().snapshotManagement(SnapshotManagementRequest.newCreate(ClientId.randomId(),
+                    members.get(i).peerId(), group.getGroupId(), 0, 30_000, 1));
+        }
+        replicas[0].volume.write(30_000, pattern(128, 200), false).join(); // roll past the purged segment
+        changed += 128 * BLOCK;
+        for (int i = 0; i < 2; i++) {
+            replicas[i].raft.server().snapshotManagement(SnapshotManagementRequest.newCreate(ClientId.randomId(),
+                    members.get(i).peerId(), group.getGroupId(), 0, 30_000, 1));
+        }
+
+        replicas[2] = new Replica(2);
+        for (int i = 0; i < 40; i++) {
+            assertArrayEquals(bytes(pattern(128, 100 + i)), bytes(replicas[2].volume.read(20_000L + i * 4096, 128)
+                    .join()));
+        }
+        assertArrayEquals(bytes(pattern(1024, 3)), bytes(replicas[2].volume.read(3 * 1024L, 1024).join()));
+        long moved = replicas[2].machine.catchUpBytes();
+        System.out.printf("catch-up moved %d bytes for %d bytes changed (volume %d bytes)%n", moved, changed,
+                BLOCKS * BLOCK);
+        assertTrue(moved > 0, "the returning replica caught up through the state machine");
+        assertTrue(moved <= 2 * changed + 6 * 128 * 1024,
+                "only changed chunks moved: " + moved + " bytes for " + changed + " bytes changed");
+    }
+}
