@@ -114,7 +114,7 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(4L * MAX_ENTRY_BYTES));
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
-        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 8192);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 65536);
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, 3 * election),
                 TimeUnit.MILLISECONDS));
         settings.overrides().forEach(p::set);
@@ -189,18 +189,23 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /** A committed entry: the state machine's answer and the entry's log index. */
+    public record Committed(Message answer, long index) {
+    }
+
     /**
      * Submits a log entry to {@code group}: in this process when this node leads it, otherwise
      * through a Raft client to the leader. Completes with the state machine's answer once the entry
-     * is committed and applied on the node that answered; fails if no leader accepts it before the
-     * deadline or the state machine refuses it.
+     * is committed and applied on the node that answered (the leader); fails if no leader accepts it
+     * before the deadline or the state machine refuses it.
      */
-    public CompletableFuture<Message> write(RaftGroup group, Message entry) {
+    public CompletableFuture<Committed> write(RaftGroup group, Message entry) {
         if (isLeader(group.getGroupId())) {
             return submit(group.getGroupId(), entry, RaftClientRequest.writeRequestType())
                     .thenCompose(reply -> {
                         if (reply.isSuccess()) {
-                            return CompletableFuture.completedFuture(reply.getMessage());
+                            return CompletableFuture.completedFuture(new Committed(reply.getMessage(),
+                                    reply.getLogIndex()));
                         }
                         if (reply.getStateMachineException() != null) {
                             return CompletableFuture.failedFuture(reply.getStateMachineException().getCause() != null
@@ -212,8 +217,8 @@ public final class RaftNode implements AutoCloseable {
         return forward(group, entry);
     }
 
-    private CompletableFuture<Message> forward(RaftGroup group, Message entry) {
-        return client(group).async().send(entry).thenApply(RaftNode::answer);
+    private CompletableFuture<Committed> forward(RaftGroup group, Message entry) {
+        return client(group).async().send(entry).thenApply(reply -> new Committed(answer(reply), reply.getLogIndex()));
     }
 
     /**
@@ -243,9 +248,33 @@ public final class RaftNode implements AutoCloseable {
         });
     }
 
-    /** A linearizable read answered by the group's leader, for a node that holds no replica. */
+    /**
+     * A linearizable read answered by the group's leader: for a node that holds no replica, or a
+     * replica that cannot answer itself (it is catching up). Addressed to the leader this node
+     * knows of, never to itself; retried through elections until the deadline.
+     */
     public CompletableFuture<Message> readRemote(RaftGroup group, Message query) {
-        return client(group).async().sendReadOnly(query).thenApply(RaftNode::answer);
+        CompletableFuture<Message> result = new CompletableFuture<>();
+        readRemote(group, query, System.nanoTime() + SUBMIT_DEADLINE.toNanos(), result);
+        return result;
+    }
+
+    private void readRemote(RaftGroup group, Message query, long deadline, CompletableFuture<Message> result) {
+        Optional<String> leader = leader(group.getGroupId()).filter(id -> !id.equals(settings.self().name()));
+        RaftClient client = client(group);
+        CompletableFuture<RaftClientReply> reply = leader.isPresent()
+                ? client.async().sendReadOnly(query, RaftPeerId.valueOf(leader.get()))
+                : client.async().sendReadOnly(query);
+        reply.thenApply(RaftNode::answer).whenComplete((answer, failure) -> {
+            if (failure == null) {
+                result.complete(answer);
+            } else if (System.nanoTime() < deadline && !retries.isShutdown()) {
+                retries.schedule(() -> readRemote(group, query, deadline, result), 4 * RETRY_SLEEP_MS,
+                        TimeUnit.MILLISECONDS);
+            } else {
+                result.completeExceptionally(failure);
+            }
+        });
     }
 
     private CompletableFuture<RaftClientReply> submit(RaftGroupId group, Message message, RaftClientRequest.Type type) {

@@ -15,9 +15,9 @@ import picocli.CommandLine.Option;
 
 /** {@code raftlun cluster}: the local cluster kept in a directory. */
 @Command(name = "cluster", mixinStandardHelpOptions = true,
-        description = {"Shows or stops a local cluster.", "",
-            "The cluster is the one 'raftlun demo' started in a directory: --dir, or $RAFTLUN_DIR."},
-        subcommands = {ClusterCommand.Down.class, ClusterCommand.Status.class})
+        description = {"Starts, shows or stops a cluster of nodes on this machine.", "",
+            "The cluster lives in a directory: --dir, or $RAFTLUN_DIR (default ./run/demo)."},
+        subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class})
 public final class ClusterCommand implements Runnable {
 
     @Override
@@ -29,6 +29,62 @@ public final class ClusterCommand implements Runnable {
         Path directory = LocalCluster.directory(dir);
         return LocalCluster.find(directory).orElseThrow(() -> new IllegalArgumentException(
                 "no cluster in " + directory + " (start one with: raftlun demo --dir " + directory + ")"));
+    }
+
+    @Command(name = "up", mixinStandardHelpOptions = true,
+            description = {"Starts a cluster of node processes on this machine.", "",
+                "Node N runs on 127.0.0.N: iSCSI portal :3260, admin API and /metrics :9260, Raft :9270.",
+                "Each is an ordinary 'raftlun node --config DIR/nodeN/node.json' process in the",
+                "background, as on separate hosts. The first 'up' creates the cluster in DIR; later",
+                "ones start the same cluster again, with its data. Waits until the cluster has a",
+                "leader, then prints the portals. Targets are created with the node's or demo's",
+                "options, or by 'raftlun demo' (which also creates a LUN)."},
+            footer = {"", "Exit status: 0 when every node runs and the cluster has a leader, 1 otherwise."})
+    static final class Up implements Callable<Integer> {
+        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
+        Path dir;
+
+        @Option(names = "--nodes", description = "Number of nodes, 1 to 9 (default 3).")
+        int nodes = 3;
+
+        @Option(names = "--replication-factor", description = "Replicas of each new volume (default 3, at most --nodes).")
+        int replicationFactor = io.raftlun.cluster.ClusterOptions.DEFAULT_REPLICATION_FACTOR;
+
+        @Option(names = "--port", description = "iSCSI port of each node (default 3260).")
+        int port = 3260;
+
+        @Option(names = "--admin-port", description = "Admin API and /metrics port of each node (default 9260).")
+        int adminPort = io.raftlun.node.NodeOptions.DEFAULT_ADMIN_PORT;
+
+        @Option(names = "--raft-port", description = "Raft port of each node (default 9270).")
+        int raftPort = LocalCluster.DEFAULT_RAFT_PORT;
+
+        @Override
+        public Integer call() throws Exception {
+            if (nodes < 1 || nodes > 9) {
+                throw new IllegalArgumentException("--nodes must be 1 to 9 (node i runs on 127.0.0.i), not " + nodes);
+            }
+            if (replicationFactor < 1) {
+                throw new IllegalArgumentException("--replication-factor must be at least 1");
+            }
+            Path directory = LocalCluster.directory(dir);
+            LocalCluster cluster = LocalCluster.find(directory).orElse(null);
+            if (cluster == null) {
+                cluster = LocalCluster.create(directory, LocalCluster.members(nodes, port, adminPort, raftPort),
+                        Math.min(replicationFactor, nodes));
+            } else {
+                cluster.requireStopped();
+            }
+            cluster.startAll(member -> List.of(), java.time.Duration.ofSeconds(90));
+            System.out.println("raftlun cluster up in " + cluster.dir() + ": " + cluster.members().size() + " node(s)");
+            for (LocalCluster.Member member : cluster.members()) {
+                System.out.println("  " + member.name() + "  iSCSI " + member.portal() + "  admin http://"
+                        + member.admin() + (member.raft() != null ? "  raft " + member.raft() : ""));
+            }
+            System.out.println("  status: ./raftlun cluster status --dir " + cluster.dir());
+            System.out.println("  stop:   ./raftlun cluster down --dir " + cluster.dir());
+            return 0;
+        }
     }
 
     @Command(name = "down", mixinStandardHelpOptions = true,
@@ -46,28 +102,7 @@ public final class ClusterCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             LocalCluster cluster = open(dir);
-            int stopped = 0;
-            for (LocalCluster.Member member : cluster.members()) {
-                Optional<ProcessHandle> process = cluster.process(member);
-                if (process.isEmpty()) {
-                    Files.deleteIfExists(cluster.path(member.pidFile()));
-                    continue;
-                }
-                ProcessHandle handle = process.get();
-                handle.destroy();
-                try {
-                    handle.onExit().get(timeout, TimeUnit.SECONDS);
-                    System.out.println("stopped " + member.name() + " (pid " + handle.pid() + ")");
-                } catch (java.util.concurrent.TimeoutException e) {
-                    handle.destroyForcibly();
-                    handle.onExit().get(10, TimeUnit.SECONDS);
-                    System.out.println("killed " + member.name() + " (pid " + handle.pid() + ") after " + timeout
-                            + " s without a clean stop");
-                }
-                Files.deleteIfExists(cluster.path(member.pidFile()));
-                stopped++;
-            }
-            if (stopped == 0) {
+            if (cluster.stopAll(timeout) == 0) {
                 System.out.println("nothing was running in " + cluster.dir());
             }
             return 0;
@@ -144,6 +179,16 @@ public final class ClusterCommand implements Runnable {
                                         + lun.get("blockSize") + "-byte blocks, volume " + lun.get("volume"));
                             }
                         }
+                    }
+                }
+                if (node.get("status") instanceof Map<?, ?> status && status.get("cluster") instanceof Map<?, ?> c) {
+                    System.out.println("           cluster leader " + c.get("metaLeader"));
+                    for (Object v : (List<?>) c.get("volumes")) {
+                        Map<?, ?> volume = (Map<?, ?>) v;
+                        System.out.println("           volume " + volume.get("volume") + ": replicas "
+                                + volume.get("replicas") + ", leader " + volume.get("leader")
+                                + (volume.containsKey("role") ? ", here " + volume.get("role") + " (commit "
+                                + volume.get("commitIndex") + ", applied " + volume.get("appliedIndex") + ")" : ""));
                     }
                 }
                 if (node.containsKey("error")) {

@@ -1,5 +1,6 @@
 package io.raftlun.cli;
 
+import io.raftlun.cluster.ClusterOptions;
 import io.raftlun.node.NodeOptions;
 import io.raftlun.target.ConfigFiles;
 import io.raftlun.target.TargetConfig;
@@ -15,8 +16,9 @@ import picocli.CommandLine.Option;
         description = {
             "Starts a local cluster with a target and a thin LUN, ready to use.",
             "",
-            "The cluster runs on 127.0.0.1 with target " + DemoCommand.IQN + " (tid 1) and",
-            "LUN 1, open to every initiator (ACL ALL), ready for: iscsi-ls iscsi://127.0.0.1",
+            "Three nodes by default, node N on 127.0.0.N (iSCSI :3260, admin and /metrics :9260,",
+            "Raft :9270), with target " + DemoCommand.IQN + " (tid 1) and LUN 1, replicated",
+            "to all three, open to every initiator (ACL ALL), ready for: iscsi-ls iscsi://127.0.0.1",
             "",
             "Runs in the foreground (Ctrl-C stops it) unless --detach is given; then stop it with",
             "  raftlun cluster down --dir DIR",
@@ -26,8 +28,9 @@ public final class DemoCommand implements Callable<Integer> {
 
     static final String IQN = "iqn.2026-11.io.raftlun:demo";
 
-    @Option(names = "--nodes", description = "Number of nodes (this release: 1).")
-    int nodes = 1;
+    @Option(names = "--nodes", description = "Number of nodes, each on its own loopback address 127.0.0.N "
+            + "(default 3; 1 runs a lone node with local, unreplicated volumes).")
+    int nodes = 3;
 
     @Option(names = "--dir", paramLabel = "DIR",
             description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
@@ -42,46 +45,57 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--admin-port", description = "Admin API and /metrics port (default 9260).")
     int adminPort = NodeOptions.DEFAULT_ADMIN_PORT;
 
+    @Option(names = "--raft-port", description = "Raft port of each node (default 9270).")
+    int raftPort = LocalCluster.DEFAULT_RAFT_PORT;
+
     @Option(names = "--detach", description = "Start in the background and return once the portal answers.")
     boolean detach;
 
     @Override
     public Integer call() throws Exception {
-        if (nodes != 1) {
-            throw new IllegalArgumentException("--nodes " + nodes + ": this release runs single-node clusters; "
-                    + "replicated multi-node clusters come with the Raft replication work");
+        if (nodes < 1 || nodes > 9) {
+            throw new IllegalArgumentException("--nodes must be 1 to 9 (node i runs on 127.0.0.i), not " + nodes);
         }
         long bytes = Sizes.parse(size);
         Path directory = LocalCluster.directory(dir);
         LocalCluster cluster = LocalCluster.find(directory).orElse(null);
         if (cluster != null) {
-            for (LocalCluster.Member member : cluster.members()) {
-                var running = cluster.process(member);
-                if (running.isPresent()) {
-                    throw new IllegalStateException("a cluster is already running in " + directory + " (node "
-                            + member.name() + ", pid " + running.get().pid() + "); stop it with: raftlun cluster down --dir "
-                            + directory);
-                }
+            cluster.requireStopped();
+            if (cluster.members().size() != nodes) {
+                throw new IllegalArgumentException(directory + " holds a " + cluster.members().size()
+                        + "-node cluster; use --nodes " + cluster.members().size() + " or another --dir");
             }
         } else {
-            cluster = LocalCluster.create(directory, List.of(new LocalCluster.Member("node1", "127.0.0.1:" + port,
-                    "127.0.0.1:" + adminPort, "node1/node.json", "node1/data", "node1/node.pid", "node1/node.log")));
+            cluster = LocalCluster.create(directory, LocalCluster.members(nodes, port, adminPort, raftPort),
+                    ClusterOptions.DEFAULT_REPLICATION_FACTOR);
         }
-        LocalCluster.Member member = cluster.members().get(0);
+        LocalCluster.Member first = cluster.members().get(0);
         List<String> targetArguments = List.of("--target", IQN, "--lun", "1:" + bytes, "--initiator",
                 TargetConfig.ALL);
-        if (!detach) {
-            NodeConfigFile config = ConfigFiles.read(cluster.path(member.config()), NodeConfigFile.class);
-            NodeOptions options = new NodeOptions(member.name(), Path.of(config.dataDir()),
-                    Addresses.parse(member.portal(), port), Addresses.parse(member.admin(), adminPort));
+        if (!detach && nodes == 1) { // a lone node runs right here, in the foreground
+            NodeConfigFile config = ConfigFiles.read(cluster.path(first.config()), NodeConfigFile.class);
+            NodeOptions options = new NodeOptions(first.name(), Path.of(config.dataDir()),
+                    Addresses.parse(first.portal(), port), Addresses.parse(first.admin(), adminPort));
             LocalCluster started = cluster;
             return NodeCommand.run(options, catalog -> catalog.update(current -> NodeCommand.ensureTarget(current, IQN,
                     NodeCommand.parseLuns(List.of("1:" + bytes), 512), List.of(TargetConfig.ALL))),
-                    cluster.path(member.pidFile()), () -> printWelcome(started, bytes));
+                    cluster.path(first.pidFile()), () -> printWelcome(started, bytes));
         }
-        Process process = cluster.start(member, targetArguments);
-        cluster.awaitReady(member, process, Duration.ofSeconds(60));
+        LocalCluster started = cluster;
+        if (!detach) { // Ctrl-C stops the whole cluster, as it would stop a lone node
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    started.stopAll(30);
+                } catch (Exception e) {
+                    System.err.println("raftlun: stopping the cluster: " + e.getMessage());
+                }
+            }, "demo-stop"));
+        }
+        cluster.startAll(member -> member == first ? targetArguments : List.of(), Duration.ofSeconds(90));
         printWelcome(cluster, bytes);
+        if (!detach) {
+            Thread.currentThread().join(); // until Ctrl-C
+        }
         return 0;
     }
 
@@ -89,8 +103,10 @@ public final class DemoCommand implements Callable<Integer> {
         LocalCluster.Member member = cluster.members().get(0);
         String host = member.portal().substring(0, member.portal().lastIndexOf(':'));
         String portal = port == 3260 ? host : member.portal();
-        System.out.println("raftlun demo: target " + IQN + ", LUN 1 (" + Sizes.format(bytes) + ", thin) on "
-                + member.portal() + (detach ? " (running in the background)" : ""));
+        System.out.println("raftlun demo: target " + IQN + ", LUN 1 (" + Sizes.format(bytes) + ", thin"
+                + (cluster.replicated() ? ", replicated on " + cluster.members().size() + " nodes" : "") + ") on "
+                + String.join(", ", cluster.members().stream().map(LocalCluster.Member::portal).toList())
+                + (detach ? " (running in the background)" : ""));
         System.out.println("  list it:     iscsi-ls iscsi://" + portal);
         System.out.println("  use it:      qemu-img info iscsi://" + portal + "/" + IQN + "/1");
         System.out.println("  kernel:      iscsiadm -m discovery -t sendtargets -p " + member.portal()
@@ -98,7 +114,7 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.println("  status:      ./raftlun cluster status --dir " + cluster.dir());
         System.out.println("  stop:        " + (detach ? "" : "Ctrl-C, or ") + "./raftlun cluster down --dir "
                 + cluster.dir());
-        System.out.println("  node log:    " + cluster.path(member.log()));
+        System.out.println("  node logs:   " + cluster.dir() + "/node*/node.log");
         System.out.flush();
     }
 }

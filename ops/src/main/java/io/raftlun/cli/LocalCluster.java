@@ -24,18 +24,39 @@ import java.util.Optional;
  * {@code nodeN/node.log} and, while it runs, {@code nodeN/node.pid}. The admin token is
  * {@code admin.token} (readable by its owner only).
  */
-final class LocalCluster {
+public final class LocalCluster {
 
     /** Node JVM settings: bounded heap and direct memory, so a node stays well under 1 GiB. */
-    static final List<String> JVM_OPTIONS = List.of("-Xms128m", "-Xmx512m", "-XX:MaxDirectMemorySize=384m",
+    public static final List<String> JVM_OPTIONS = List.of("-Xms128m", "-Xmx512m", "-XX:MaxDirectMemorySize=384m",
             "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=50");
 
-    /** One node of the cluster, paths relative to the cluster directory. */
-    record Member(String name, String portal, String admin, String config, String dataDir, String pidFile,
-                  String log) {
+    /** Default Raft port of a node (iSCSI 3260 and admin 9260 are the others). */
+    static final int DEFAULT_RAFT_PORT = 9270;
+
+    /** One node of the cluster, paths relative to the cluster directory; raft is null for a lone node. */
+    record Member(String name, String portal, String admin, String raft, String config, String dataDir,
+                  String pidFile, String log) {
     }
 
-    record Layout(List<Member> nodes) {
+    /** The nodes, and for a replicated cluster its id and replication factor. */
+    record Layout(List<Member> nodes, String clusterId, Integer replicationFactor) {
+    }
+
+    /**
+     * The layout of an {@code n}-node cluster on this machine: node i on 127.0.0.i with the given
+     * ports (Linux routes all of 127/8 to loopback, so each node looks like a host of its own).
+     * A single node gets no Raft address: it serves local volumes.
+     */
+    static List<Member> members(int n, int port, int adminPort, int raftPort) {
+        List<Member> members = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            String host = "127.0.0." + i;
+            String name = "node" + i;
+            members.add(new Member(name, host + ":" + port, host + ":" + adminPort,
+                    n == 1 ? null : host + ":" + raftPort, name + "/node.json", name + "/data", name + "/node.pid",
+                    name + "/node.log"));
+        }
+        return members;
     }
 
     private final Path dir;
@@ -63,8 +84,13 @@ final class LocalCluster {
         return Optional.of(new LocalCluster(dir, ConfigFiles.read(file, Layout.class)));
     }
 
-    static LocalCluster create(Path dir, List<Member> members) throws IOException {
+    static LocalCluster create(Path dir, List<Member> members, int replicationFactor) throws IOException {
         Files.createDirectories(dir);
+        boolean replicated = members.size() > 1;
+        String clusterId = replicated ? java.util.UUID.randomUUID().toString() : null;
+        NodeConfigFile.Cluster cluster = replicated ? new NodeConfigFile.Cluster(clusterId,
+                members.stream().map(m -> new NodeConfigFile.Cluster.Member(m.name(), m.raft())).toList(),
+                replicationFactor, null) : null;
         String token = AdminToken.loadOrCreate(dir.resolve(AdminToken.FILE));
         for (Member member : members) {
             Path data = dir.resolve(member.dataDir());
@@ -75,15 +101,110 @@ final class LocalCluster {
                 Files.setPosixFilePermissions(nodeToken, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
             }
             ConfigFiles.write(dir.resolve(member.config()), new NodeConfigFile(member.name(),
-                    data.toString(), member.portal(), member.admin(), null));
+                    data.toString(), member.portal(), member.admin(), null, cluster));
         }
-        Layout layout = new Layout(members);
+        Layout layout = new Layout(members, clusterId, replicated ? replicationFactor : null);
         ConfigFiles.write(dir.resolve("cluster.json"), layout);
         return new LocalCluster(dir, layout);
     }
 
     Path dir() {
         return dir;
+    }
+
+    boolean replicated() {
+        return layout.clusterId() != null;
+    }
+
+    /** Refuses to go on while any node of the cluster runs. */
+    void requireStopped() {
+        for (Member member : members()) {
+            var running = process(member);
+            if (running.isPresent()) {
+                throw new IllegalStateException("a cluster is already running in " + dir + " (node " + member.name()
+                        + ", pid " + running.get().pid() + "); stop it with: raftlun cluster down --dir " + dir);
+            }
+        }
+    }
+
+    /**
+     * Starts every node (each with {@code extraArguments.apply(member)}), all before waiting for any,
+     * since a cluster's nodes need a majority of each other to start; then waits until each portal
+     * answers and, in a replicated cluster, until the cluster has a leader and every volume too.
+     */
+    void startAll(java.util.function.Function<Member, List<String>> extraArguments, Duration timeout)
+            throws IOException, InterruptedException {
+        Map<Member, Process> started = new java.util.LinkedHashMap<>();
+        for (Member member : members()) {
+            started.put(member, start(member, extraArguments.apply(member)));
+        }
+        for (Map.Entry<Member, Process> node : started.entrySet()) {
+            awaitReady(node.getKey(), node.getValue(), timeout);
+        }
+        if (replicated()) {
+            awaitLeaders(members().get(0), timeout);
+        }
+    }
+
+    /**
+     * Stops every running node: SIGTERM (initiators logged out, data synced), SIGKILL after
+     * {@code timeoutSeconds}. Returns how many were running.
+     */
+    int stopAll(int timeoutSeconds) throws IOException, InterruptedException {
+        List<Map.Entry<Member, ProcessHandle>> running = new ArrayList<>();
+        for (Member member : members()) {
+            Optional<ProcessHandle> process = process(member);
+            if (process.isEmpty()) {
+                Files.deleteIfExists(path(member.pidFile()));
+            } else {
+                process.get().destroy(); // all at once: the cluster stops together
+                running.add(Map.entry(member, process.get()));
+            }
+        }
+        for (Map.Entry<Member, ProcessHandle> node : running) {
+            ProcessHandle handle = node.getValue();
+            try {
+                handle.onExit().get(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
+                System.out.println("stopped " + node.getKey().name() + " (pid " + handle.pid() + ")");
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                handle.destroyForcibly();
+                try {
+                    handle.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException ignored) {
+                    // reported below either way
+                }
+                System.out.println("killed " + node.getKey().name() + " (pid " + handle.pid() + ") after "
+                        + timeoutSeconds + " s without a clean stop");
+            }
+            Files.deleteIfExists(path(node.getKey().pidFile()));
+        }
+        return running.size();
+    }
+
+    /** Until the meta group and every volume group have a leader, as the member sees it. */
+    void awaitLeaders(Member member, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String missing = "the cluster";
+        while (System.nanoTime() < deadline) {
+            Map<?, ?> cluster = (Map<?, ?>) get(member, "/api/status").get("cluster");
+            missing = null;
+            if (cluster == null || cluster.get("metaLeader") == null) {
+                missing = "the cluster";
+            } else {
+                for (Object v : (List<?>) cluster.get("volumes")) {
+                    Map<?, ?> volume = (Map<?, ?>) v;
+                    if (volume.containsKey("role") && volume.get("leader") == null) { // a replica here, no leader yet
+                        missing = "volume " + volume.get("volume");
+                    }
+                }
+            }
+            if (missing == null) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new IOException(missing + " has no Raft leader after " + timeout.toSeconds() + " s; see the node logs in "
+                + dir);
     }
 
     List<Member> members() {

@@ -31,13 +31,18 @@ import picocli.CommandLine.Option;
             "Targets can come from a config file, from the CLI, or from --target/--lun here, which",
             "create what is missing at start (an existing LUN keeps its data).",
             "",
+            "In a cluster (a \"cluster\" section in the config file: id, members with their Raft",
+            "addresses, replicationFactor), the targets are the cluster's, changed through any node, and",
+            "every LUN is a volume replicated through Raft to its replica nodes. 'raftlun cluster up'",
+            "writes such config files for a cluster on this machine.",
+            "",
             "Example: raftlun node --data-dir /var/lib/raftlun --target iqn.2026-11.com.example:disk1 "
                 + "--lun 1:100G --initiator 192.168.1.0/24"},
         footer = {"", "Exit status: 0 after a clean stop, 1 if the node cannot start (the reason is printed)."})
 public final class NodeCommand implements java.util.concurrent.Callable<Integer> {
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "Node config file (JSON: name, dataDir, portal, admin, targets). Options given here win.")
+            description = "Node config file (JSON: name, dataDir, portal, admin, targets, cluster). Options given here win.")
     Path config;
 
     @Option(names = "--name", description = "Node name in logs and metrics (default: host name).")
@@ -74,7 +79,7 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
 
     @Override
     public Integer call() throws Exception {
-        NodeConfigFile file = config == null ? new NodeConfigFile(null, null, null, null, null)
+        NodeConfigFile file = config == null ? new NodeConfigFile(null, null, null, null, null, null)
                 : ConfigFiles.read(config, NodeConfigFile.class);
         String dir = dataDir != null ? dataDir.toString() : file.dataDir();
         if (dir == null) {
@@ -86,7 +91,11 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
                 Addresses.parse(portal != null ? portal : file.portal() != null ? file.portal() : "0.0.0.0",
                         IscsiSettings.DEFAULT_PORT),
                 Addresses.parse(admin != null ? admin : file.admin() != null ? file.admin() : "127.0.0.1",
-                        NodeOptions.DEFAULT_ADMIN_PORT));
+                        NodeOptions.DEFAULT_ADMIN_PORT),
+                file.cluster() == null ? null : file.cluster().options());
+        if (options.cluster() != null) {
+            options.cluster().member(options.name()); // a node of a cluster must be one of its members
+        }
         if (!luns.isEmpty() && target == null) {
             throw new IllegalArgumentException("--lun needs --target IQN");
         }

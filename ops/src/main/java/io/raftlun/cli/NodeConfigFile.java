@@ -1,17 +1,56 @@
 package io.raftlun.cli;
 
+import io.raftlun.cluster.ClusterOptions;
+import io.raftlun.consensus.RaftMember;
 import io.raftlun.target.TargetConfig;
+import java.time.Duration;
+import java.util.List;
 
 /**
  * The file {@code raftlun node --config FILE} reads (JSON). Every field but {@code dataDir} may be
  * left out. {@code targets}, when present, is applied at every start, as tgt-admin applies
  * targets.conf; leave it out to keep the targets managed through the CLI.
  *
- * @param name    node name (default: the host name)
- * @param dataDir data directory (volumes, block map, target config, admin token)
- * @param portal  iSCSI portal, HOST[:PORT] (default 0.0.0.0:3260)
+ * @param name    node name (default: the host name); in a cluster, one of the members' names
+ * @param dataDir data directory (volumes, block map, Raft logs, target config, admin token)
+ * @param portal  iSCSI portal, HOST[:PORT] (default 0.0.0.0:3260); in a cluster give the address
+ *                initiators reach this node on, since discovery announces it
  * @param admin   admin API and /metrics, HOST[:PORT] (default 127.0.0.1:9260)
  * @param targets targets, LUNs, ACLs and accounts to serve
+ * @param cluster the cluster this node belongs to, or null for a node on its own
  */
-public record NodeConfigFile(String name, String dataDir, String portal, String admin, TargetConfig targets) {
+public record NodeConfigFile(String name, String dataDir, String portal, String admin, TargetConfig targets,
+                             Cluster cluster) {
+
+    /**
+     * A cluster, the same on every node.
+     *
+     * @param id                  the cluster's identity
+     * @param members             every node: name and Raft address HOST:PORT
+     * @param replicationFactor   replicas per new volume (default 3)
+     * @param electionTimeoutMs   Raft's shortest election timeout (default 1000)
+     */
+    public record Cluster(String id, List<Member> members, Integer replicationFactor, Integer electionTimeoutMs) {
+
+        public record Member(String name, String raft) {
+        }
+
+        ClusterOptions options() {
+            if (id == null || id.isBlank()) {
+                throw new IllegalArgumentException("cluster.id is missing");
+            }
+            if (members == null || members.isEmpty()) {
+                throw new IllegalArgumentException("cluster.members is empty");
+            }
+            List<RaftMember> raft = members.stream().map(m -> {
+                if (m.name() == null || m.raft() == null) {
+                    throw new IllegalArgumentException("every cluster member needs a name and a raft address");
+                }
+                return new RaftMember(m.name(), Addresses.parse(m.raft(), 9270));
+            }).toList();
+            return new ClusterOptions(id, raft,
+                    replicationFactor == null ? ClusterOptions.DEFAULT_REPLICATION_FACTOR : replicationFactor,
+                    Duration.ofMillis(electionTimeoutMs == null ? 1000 : electionTimeoutMs));
+        }
+    }
 }

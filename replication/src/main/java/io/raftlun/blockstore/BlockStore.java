@@ -10,7 +10,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 import org.rocksdb.WriteBatch;
@@ -68,10 +70,7 @@ public final class BlockStore implements AutoCloseable {
     }
 
     private void checkRange(long lba, long blocks) {
-        if (lba < 0 || blocks < 0 || lba > record.blockCount() || blocks > record.blockCount() - lba) {
-            throw new VolumeException(VolumeException.Kind.OUT_OF_RANGE, "blocks " + lba + "+" + blocks
-                    + " lie beyond the end of volume " + record.name() + " (" + record.blockCount() + " blocks)");
-        }
+        VolumeException.requireInRange(record.name(), record.blockCount(), lba, blocks);
     }
 
     // ---------------------------------------------------------------- reads
@@ -214,12 +213,27 @@ public final class BlockStore implements AutoCloseable {
         for (Extent extent : extents) {
             checkRange(extent.lba(), extent.blocks());
         }
+        // Several extents may fall in one chunk: which chunks this entry already changed (a replay)
+        // is decided once, before the first extent changes their index.
+        Set<Long> applied = new HashSet<>();
+        if (index > 0) {
+            for (Extent extent : extents) {
+                for (long c = extent.lba() / ChunkEntry.BLOCKS; c * ChunkEntry.BLOCKS < extent.end(); c++) {
+                    ChunkEntry entry = map.chunk(record.id(), c);
+                    if (entry != null && entry.lastIndex() >= index) {
+                        applied.add(c);
+                    }
+                }
+            }
+        }
         for (Extent extent : extents) {
             long block = extent.lba();
             while (block < extent.end()) {
                 long chunk = block / ChunkEntry.BLOCKS;
                 long chunkEnd = Math.min(extent.end(), (chunk + 1) * ChunkEntry.BLOCKS);
-                updateChunk(index, chunk, block, chunkEnd, null, true);
+                if (!applied.contains(chunk)) {
+                    updateChunk(index, chunk, block, chunkEnd, null, true, false);
+                }
                 block = chunkEnd;
             }
         }
@@ -298,12 +312,18 @@ public final class BlockStore implements AutoCloseable {
      * Data reaches the file before the map, so a map entry never vouches for data not yet written.
      */
     private void updateChunk(long index, long chunk, long from, long to, ByteBuf blocks, boolean deallocate) {
+        updateChunk(index, chunk, from, to, blocks, deallocate, true);
+    }
+
+    /** As above; {@code skipApplied} false when the caller already decided this entry is new to the chunk. */
+    private void updateChunk(long index, long chunk, long from, long to, ByteBuf blocks, boolean deallocate,
+                             boolean skipApplied) {
         int blockSize = record.blockSize();
         ReentrantLock lock = lockFor(chunk);
         lock.lock();
         try {
             ChunkEntry entry = map.chunk(record.id(), chunk);
-            if (entry != null && index > 0 && entry.lastIndex() >= index) {
+            if (skipApplied && entry != null && index > 0 && entry.lastIndex() >= index) {
                 return; // already applied: a replay after a crash
             }
             if (entry == null) {
@@ -523,6 +543,24 @@ public final class BlockStore implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Every allocated block and its CRC32C, in block order: what this replica vouches for. Replicas
+     * of one volume that applied the same log agree on it exactly (compared by tests and, later, by
+     * verify, without shipping data).
+     */
+    public java.util.SortedMap<Long, Integer> allocatedCrcs() {
+        java.util.SortedMap<Long, Integer> crcs = new java.util.TreeMap<>();
+        map.chunks(record.id(), 0, (chunk, entry) -> {
+            for (int i = 0; i < ChunkEntry.BLOCKS; i++) {
+                if (entry.isAllocated(i)) {
+                    crcs.put(chunk * ChunkEntry.BLOCKS + i, entry.crc(i));
+                }
+            }
+            return true;
+        });
+        return crcs;
     }
 
     /** Allocated blocks of the volume (walks the block map). */

@@ -73,10 +73,7 @@ public final class ReplicatedVolume implements BlockVolume {
     }
 
     private void checkRange(long lba, long blocks) {
-        if (lba < 0 || blocks < 0 || lba > blockCount || blocks > blockCount - lba) {
-            throw new VolumeException(VolumeException.Kind.OUT_OF_RANGE, "blocks " + lba + "+" + blocks
-                    + " lie beyond the end of volume " + name + " (" + blockCount + " blocks)");
-        }
+        VolumeException.requireInRange(name, blockCount, lba, blocks);
     }
 
     // ---------------------------------------------------------------- reads
@@ -190,7 +187,7 @@ public final class ReplicatedVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<ReservationOutcome> reserve(ReservationCommand command) {
-        return submit(VolumeEntry.reserve(command.encode())).thenApply(VolumeEntry::outcome);
+        return submitAndApplyHere(VolumeEntry.reserve(command.encode())).thenApply(VolumeEntry::outcome);
     }
 
     /**
@@ -202,8 +199,22 @@ public final class ReplicatedVolume implements BlockVolume {
         return replica != null ? replica.reservations() : new Reservations();
     }
 
+    /** Submits a change; completes with its answer once it is committed (and applied by the leader). */
     private CompletableFuture<Message> submit(Message entry) {
-        return raft.write(group.get(), entry).exceptionallyCompose(this::unavailable);
+        return raft.write(group.get(), entry).thenApply(RaftNode.Committed::answer)
+                .exceptionallyCompose(this::unavailable);
+    }
+
+    /**
+     * Submits a change and, on a node with a replica, waits until it is applied here too, because
+     * what it changed is read from local state next (reservations, conflict checks). A follower
+     * learns of the commit with the leader's next message, so this costs up to a heartbeat there.
+     */
+    private CompletableFuture<Message> submitAndApplyHere(Message entry) {
+        return raft.write(group.get(), entry).thenCompose(committed -> local()
+                        ? replica.applied(committed.index()).thenApply(ignored -> committed.answer())
+                        : CompletableFuture.completedFuture(committed.answer()))
+                .exceptionallyCompose(this::unavailable);
     }
 
     /** Failures of the group (no quorum within the deadline, refused entries) as the SCSI layer knows them. */

@@ -55,6 +55,9 @@ public final class VolumeStateMachine extends BaseStateMachine {
     private final AtomicLong bytesSinceCheckpoint = new AtomicLong();
     private final AtomicBoolean checkpointAsked = new AtomicBoolean();
     private final LongAdder catchUpBytes = new LongAdder();
+    /** Who waits for this replica to apply an index: index -> futures, completed in index order. */
+    private final java.util.concurrent.ConcurrentSkipListMap<Long, List<CompletableFuture<Void>>> appliedWaiters =
+            new java.util.concurrent.ConcurrentSkipListMap<>();
 
     public VolumeStateMachine(BlockStore store, LeaderQuery leaderQuery, Executor io) {
         this.store = store;
@@ -143,9 +146,40 @@ public final class VolumeStateMachine extends BaseStateMachine {
             return CompletableFuture.failedFuture(e);
         } finally {
             updateLastAppliedTermIndex(entry.getTerm(), index);
+            completeWaiters(index);
             if (bytesSinceCheckpoint.addAndGet(entry.getSerializedSize()) > CHECKPOINT_BYTES
                     && checkpointAsked.compareAndSet(false, true)) {
                 askForCheckpoint();
+            }
+        }
+    }
+
+    /**
+     * Completes once this replica has applied {@code index}, so what the entry changed (the
+     * reservations, say) reads back here as on the leader that answered it.
+     */
+    public CompletableFuture<Void> applied(long index) {
+        TermIndex last = getLastAppliedTermIndex();
+        if (last != null && last.getIndex() >= index) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> waiter = new CompletableFuture<>();
+        appliedWaiters.computeIfAbsent(index, i -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(waiter);
+        last = getLastAppliedTermIndex(); // applied meanwhile?
+        if (last != null && last.getIndex() >= index) {
+            completeWaiters(last.getIndex());
+        }
+        return waiter;
+    }
+
+    private void completeWaiters(long upTo) {
+        while (true) {
+            var first = appliedWaiters.firstEntry();
+            if (first == null || first.getKey() > upTo) {
+                return;
+            }
+            if (appliedWaiters.remove(first.getKey(), first.getValue())) {
+                first.getValue().forEach(waiter -> waiter.complete(null));
             }
         }
     }
@@ -292,6 +326,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
                     updateLastAppliedTermIndex(leaderAt.getTerm(), leaderAt.getIndex());
                 }
                 takeSnapshot();
+                completeWaiters(leaderAt.getIndex());
                 log.info("volume {}: caught up to index {} with {} bytes of changed chunks", store.name(),
                         leaderAt.getIndex(), moved);
                 return leaderAt;

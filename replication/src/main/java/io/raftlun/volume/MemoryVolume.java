@@ -46,10 +46,7 @@ public final class MemoryVolume implements BlockVolume {
     }
 
     private void check(long lba, long blocks) {
-        if (lba < 0 || blocks < 0 || lba + blocks > blockCount) {
-            throw new VolumeException(VolumeException.Kind.OUT_OF_RANGE, "blocks " + lba + "+" + blocks
-                    + " beyond " + blockCount);
-        }
+        VolumeException.requireInRange(name, blockCount, lba, blocks);
     }
 
     @Override

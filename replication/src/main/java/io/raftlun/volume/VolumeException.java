@@ -34,4 +34,12 @@ public class VolumeException extends RuntimeException {
     public Kind kind() {
         return kind;
     }
+
+    /** Throws {@link Kind#OUT_OF_RANGE} unless blocks {@code [lba, lba + blocks)} lie within the volume. */
+    public static void requireInRange(String volume, long blockCount, long lba, long blocks) {
+        if (lba < 0 || blocks < 0 || lba > blockCount || blocks > blockCount - lba) {
+            throw new VolumeException(Kind.OUT_OF_RANGE, "blocks " + lba + "+" + blocks + " lie beyond the end of volume "
+                    + volume + " (" + blockCount + " blocks)");
+        }
+    }
 }

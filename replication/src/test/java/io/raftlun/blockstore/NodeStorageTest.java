@@ -205,4 +205,24 @@ class NodeStorageTest {
             assertArrayEquals(new byte[8 * BLOCK], bytes(again.read(0, 8).join()));
         }
     }
+
+    @Test
+    void oneLogEntryUnmappingSeveralExtentsOfAChunkUnmapsThemAllAndItsReplayChangesNothing() {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            storage.create("r", BLOCKS, BLOCK, null);
+            BlockStore store = storage.store("r");
+            ByteBuf data = filled(16, 3);
+            store.write(4, 0, data);
+            data.release();
+            List<Extent> extents = List.of(new Extent(1, 1), new Extent(3, 2), new Extent(9, 1));
+            store.unmap(5, extents);
+            store.unmap(5, extents); // replayed after a crash
+            ByteBuf again = filled(16, 3);
+            store.write(4, 0, again); // an older entry replayed: the chunk has moved past it
+            again.release();
+            assertEquals(List.of(new LbaStatus(0, 1, true), new LbaStatus(1, 1, false), new LbaStatus(2, 1, true),
+                    new LbaStatus(3, 2, false), new LbaStatus(5, 4, true), new LbaStatus(9, 1, false),
+                    new LbaStatus(10, 6, true)), store.lbaStatus(0, 7));
+        }
+    }
 }

@@ -2,6 +2,8 @@ package io.raftlun.node;
 
 import io.raftlun.admin.AdminServer;
 import io.raftlun.blockstore.NodeStorage;
+import io.raftlun.cluster.ClusterConfig;
+import io.raftlun.cluster.ClusterNode;
 import io.raftlun.iscsi.IscsiMetrics;
 import io.raftlun.iscsi.IscsiServer;
 import io.raftlun.iscsi.IscsiSettings;
@@ -33,9 +35,11 @@ public final class Node implements AutoCloseable {
     private final TargetCatalog catalog;
     private final IscsiServer iscsi;
     private final AdminServer admin;
+    private final ClusterNode cluster;
 
     private Node(NodeOptions options, List<AutoCloseable> opened, NodeStorage storage, TargetCatalog catalog,
-                 IscsiServer iscsi, AdminServer admin) {
+                 IscsiServer iscsi, AdminServer admin, ClusterNode cluster) {
+        this.cluster = cluster;
         this.options = options;
         this.opened = opened;
         this.storage = storage;
@@ -60,8 +64,18 @@ public final class Node implements AutoCloseable {
             NodeMetrics metrics = new NodeMetrics(options.name());
             opened.add(metrics);
             IscsiServer[] bound = new IscsiServer[1]; // the portal's port is known once it is bound
-            TargetCatalog catalog = TargetCatalog.open(storage, options.dataDir().resolve("targets.json"),
-                    () -> List.of(portalName(bound[0] == null ? options.portal() : bound[0].localAddress()) + ",1"));
+            ClusterNode cluster = null;
+            TargetCatalog catalog;
+            if (options.cluster() != null) {
+                cluster = ClusterNode.start(options.cluster(), options.name(), storage);
+                opened.add(0, cluster);
+                ClusterNode members = cluster;
+                catalog = new TargetCatalog(cluster, () -> portals(members, bound[0], options));
+                cluster.onTargets(catalog::serve);
+            } else {
+                catalog = TargetCatalog.open(storage, options.dataDir().resolve("targets.json"),
+                        () -> List.of(portalName(bound[0] == null ? options.portal() : bound[0].localAddress()) + ",1"));
+            }
             prepare.accept(catalog);
             IscsiServer iscsi = IscsiServer.start(IscsiSettings.defaults(options.portal()), catalog,
                     new IscsiMetrics(metrics.registry()));
@@ -70,7 +84,11 @@ public final class Node implements AutoCloseable {
             String token = AdminToken.loadOrCreate(options.dataDir().resolve(AdminToken.FILE));
             AdminServer admin = AdminServer.start(options.admin(), token, metrics::scrape);
             opened.add(0, admin);
-            Node node = new Node(options, opened, storage, catalog, iscsi, admin);
+            if (cluster != null) {
+                cluster.announce(new ClusterConfig.NodeInfo(options.name(), portalName(iscsi.localAddress()),
+                        portalName(admin.localAddress()), VERSION));
+            }
+            Node node = new Node(options, opened, storage, catalog, iscsi, admin, cluster);
             node.routes();
             log.info("node {} serving {} target(s) on {}", options.name(), catalog.config().targets().size(),
                     portalName(iscsi.localAddress()));
@@ -79,6 +97,22 @@ public final class Node implements AutoCloseable {
             closeAll(opened);
             throw e;
         }
+    }
+
+    /**
+     * What SendTargets announces in a cluster: this node's portal first, then every other node's
+     * that announced itself (one portal group for now; ALUA port groups per node come with multipath).
+     */
+    private static List<String> portals(ClusterNode cluster, IscsiServer bound, NodeOptions options) {
+        String own = portalName(bound == null ? options.portal() : bound.localAddress());
+        List<String> portals = new ArrayList<>();
+        portals.add(own + ",1");
+        for (ClusterConfig.NodeInfo node : cluster.nodes()) {
+            if (!node.name().equals(options.name()) && node.portal() != null) {
+                portals.add(node.portal() + ",1");
+            }
+        }
+        return portals;
     }
 
     /** host:port as SendTargets announces it (IPv6 in brackets). */
@@ -110,7 +144,15 @@ public final class Node implements AutoCloseable {
             targets.add(t);
         }
         status.put("targets", targets);
+        if (cluster != null) {
+            status.put("cluster", cluster.status());
+        }
         return status;
+    }
+
+    /** This node's part in its cluster, or null for a node on its own. */
+    public ClusterNode cluster() {
+        return cluster;
     }
 
     public TargetCatalog catalog() {

@@ -1,5 +1,6 @@
 package io.raftlun.node;
 
+import io.raftlun.cluster.ClusterOptions;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 
@@ -10,8 +11,15 @@ import java.nio.file.Path;
  * @param dataDir where the node keeps its volumes, block map, target config and admin token
  * @param portal  the iSCSI portal to listen on (default 0.0.0.0:3260)
  * @param admin   the admin API and {@code /metrics} address (default 127.0.0.1:9260)
+ * @param cluster how the node takes part in a cluster, or null for a node on its own (its volumes
+ *                are local, not replicated)
  */
-public record NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin) {
+public record NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin,
+                          ClusterOptions cluster) {
 
     public static final int DEFAULT_ADMIN_PORT = 9260;
+
+    public NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin) {
+        this(name, dataDir, portal, admin, null);
+    }
 }

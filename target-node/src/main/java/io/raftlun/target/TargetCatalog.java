@@ -21,9 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The targets this node serves: the target config, kept in {@code targets.json} in the data
- * directory so a restart serves the same targets, turned into live iSCSI targets over the node's
- * volumes. Config changes apply while initiators are logged in: new LUNs appear (with REPORTED LUNS
+ * The targets this node serves: the target config, kept by a {@link TargetStore} (the node's
+ * {@code targets.json}, or the cluster's meta group) so a restart serves the same targets, turned
+ * into live iSCSI targets over the store's volumes. Config changes apply while initiators are logged in: new LUNs appear (with REPORTED LUNS
  * DATA HAS CHANGED), ACL and account changes take effect at the next login.
  *
  * <p>Removing a LUN never deletes its volume: adding a LUN with the same volume name brings the
@@ -33,16 +33,19 @@ public final class TargetCatalog implements TargetDirectory {
 
     private static final Logger log = LoggerFactory.getLogger(TargetCatalog.class);
 
-    private final NodeStorage storage;
-    private final Path file;
+    private final TargetStore store;
     private final Supplier<List<String>> portals;
     private final Map<Integer, Served> served = new ConcurrentSkipListMap<>();
     private volatile TargetConfig config = TargetConfig.empty();
+    private long servedVersion;
 
-    private TargetCatalog(NodeStorage storage, Path file, Supplier<List<String>> portals) {
-        this.storage = storage;
-        this.file = file;
+    public TargetCatalog(TargetStore store, Supplier<List<String>> portals) {
+        this.store = store;
         this.portals = portals;
+        TargetStore.Versioned stored = store.current();
+        if (stored != null) {
+            serve(stored);
+        }
     }
 
     /**
@@ -52,55 +55,46 @@ public final class TargetCatalog implements TargetDirectory {
      *                each discovery, so a portal bound after the catalog opened is reported right)
      */
     public static TargetCatalog open(NodeStorage storage, Path file, Supplier<List<String>> portals) {
-        TargetCatalog catalog = new TargetCatalog(storage, file, portals);
-        if (Files.exists(file)) {
-            catalog.apply(ConfigFiles.read(file, TargetConfig.class));
-        }
-        return catalog;
+        return new TargetCatalog(new LocalTargetStore(storage, file), portals);
     }
 
     public TargetConfig config() {
         return config;
     }
 
-    /** Changes the config with {@code change} (atomically with respect to other changes). */
-    public synchronized TargetConfig update(UnaryOperator<TargetConfig> change) {
-        return apply(change.apply(config));
-    }
-
     /**
-     * Checks {@code next} whole, creates the volumes of new LUNs, stores it, then serves it.
+     * Changes the config with {@code change} (atomically with respect to other changes, on any
+     * node), creating the volumes of new LUNs, and serves the result.
      *
      * @throws ConfigException naming every problem; nothing changes then
      */
-    public synchronized TargetConfig apply(TargetConfig next) {
+    public TargetConfig update(UnaryOperator<TargetConfig> change) {
+        TargetStore.Versioned next = store.update(change, TargetCatalog::check);
+        serve(next);
+        return next.config();
+    }
+
+    /** Replaces the config with {@code next}. */
+    public TargetConfig apply(TargetConfig next) {
+        return update(current -> next);
+    }
+
+    private static TargetConfig check(TargetConfig next) {
         List<String> problems = next.problems();
         if (!problems.isEmpty()) {
             throw ConfigException.of(problems);
         }
-        for (TargetConfig.Target target : next.targets()) {
-            for (TargetConfig.Lun lun : target.luns()) {
-                ensureVolume(lun);
-            }
-        }
-        ConfigFiles.write(file, next);
-        serve(next);
-        config = next;
         return next;
     }
 
-    private void ensureVolume(TargetConfig.Lun lun) {
-        var record = storage.volume(lun.volume());
-        if (record == null) {
-            storage.create(lun.volume(), lun.sizeBytes() / lun.blockSize(), lun.blockSize(),
-                    lun.backingStore() == null ? null : Path.of(lun.backingStore()));
-            log.info("created volume {} ({} bytes{})", lun.volume(), lun.sizeBytes(),
-                    lun.backingStore() == null ? ", thin" : " on " + lun.backingStore());
-        } else if (record.blockSize() != lun.blockSize() || record.sizeBytes() != lun.sizeBytes()) {
-            throw new ConfigException("volume " + lun.volume() + " exists with " + record.sizeBytes() + " bytes in "
-                    + record.blockSize() + "-byte blocks; LUN " + lun.lun() + " asks for " + lun.sizeBytes()
-                    + " bytes in " + lun.blockSize() + "-byte blocks");
+    /** Serves {@code stored} unless a newer version is served already (changes may arrive from several threads). */
+    public synchronized void serve(TargetStore.Versioned stored) {
+        if (stored.version() <= servedVersion) {
+            return;
         }
+        serve(stored.config());
+        config = stored.config();
+        servedVersion = stored.version();
     }
 
     private void serve(TargetConfig next) {
@@ -129,7 +123,7 @@ public final class TargetCatalog implements TargetDirectory {
                     unit = null;
                 }
                 if (unit == null) {
-                    BlockVolume volume = storage.openVolume(lun.volume());
+                    BlockVolume volume = store.open(lun);
                     current.scsi.addUnit(new LogicalUnit(lun.lun(), volume, LunIdentity.forVolume(lun.volume()),
                             lun.readOnly()));
                 }

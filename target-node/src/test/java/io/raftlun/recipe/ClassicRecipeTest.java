@@ -79,64 +79,28 @@ class ClassicRecipeTest {
             node.catalog().apply(recipe());
             String listing = Shell.run("iscsi-ls", "-s", "iscsi://127.0.0.1:" + port).orFail("iscsi-ls").output();
             assertTrue(listing.contains("Target:" + IQN) && listing.contains("Lun:1"), listing);
-            try (AttachedLun disk = AttachedLun.attach(dir.resolve("fuse"), port, IQN)) {
+            try (AttachedLun disk = AttachedLun.attach(dir.resolve("fuse"), "127.0.0.1:" + port, IQN)) {
                 Shell.run("mkfs.ext4", "-q", "-F", disk.device()).orFail("mkfs.ext4");
                 Path mount = disk.mount();
-                written = writeFiles(mount);
+                written = Ext4Files.write(mount);
                 disk.unmount();
                 Shell.run("e2fsck", "-fn", disk.device()).orFail("e2fsck after unmount");
-                assertEquals(written, checksums(disk.mount()));
+                assertEquals(written, Ext4Files.checksums(disk.mount()));
                 disk.unmount();
             }
         } finally {
             node.close();
         }
         Node restarted = start(port);
-        try (AttachedLun disk = AttachedLun.attach(dir.resolve("fuse2"), port, IQN)) {
+        try (AttachedLun disk = AttachedLun.attach(dir.resolve("fuse2"), "127.0.0.1:" + port, IQN)) {
             Shell.run("e2fsck", "-fn", disk.device()).orFail("e2fsck after the node restarted");
-            assertEquals(written, checksums(disk.mount()), "files read back after the node restarted");
+            assertEquals(written, Ext4Files.checksums(disk.mount()), "files read back after the node restarted");
             disk.unmount();
         } finally {
             restarted.close();
         }
     }
 
-    /** A big file and many small ones, each fsynced; their SHA-256 by name. */
-    private static Map<String, String> writeFiles(Path mount) throws Exception {
-        Random random = new Random(42);
-        Map<String, String> sums = new LinkedHashMap<>();
-        byte[] big = new byte[24 << 20];
-        random.nextBytes(big);
-        sums.put("big.bin", write(mount.resolve("big.bin"), big));
-        Files.createDirectories(mount.resolve("small"));
-        for (int i = 0; i < 300; i++) {
-            byte[] small = new byte[random.nextInt(16 << 10) + 1];
-            random.nextBytes(small);
-            sums.put("small/" + i, write(mount.resolve("small/" + i), small));
-        }
-        return sums;
-    }
-
-    private static String write(Path file, byte[] data) throws Exception {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            channel.write(java.nio.ByteBuffer.wrap(data));
-            channel.force(true);
-        }
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-    }
-
-    private static Map<String, String> checksums(Path mount) throws Exception {
-        Map<String, String> sums = new LinkedHashMap<>();
-        sums.put("big.bin", sha256(mount.resolve("big.bin")));
-        for (int i = 0; i < 300; i++) {
-            sums.put("small/" + i, sha256(mount.resolve("small/" + i)));
-        }
-        return sums;
-    }
-
-    private static String sha256(Path file) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
-    }
 
     @Test
     @Timeout(value = 2, unit = TimeUnit.MINUTES)
@@ -178,80 +142,5 @@ class ClassicRecipeTest {
     private static double counter(String metrics, String name, String result) {
         return metrics.lines().filter(l -> l.startsWith(name + "{") && l.contains("result=\"" + result + "\""))
                 .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
-    }
-
-    /**
-     * A LUN as a kernel block device, the way the kernel initiator would give one: QEMU's libiscsi
-     * driver in qemu-storage-daemon, exported as a FUSE file, with a loop device on it.
-     */
-    static final class AttachedLun implements AutoCloseable {
-        private final Path work;
-        private final Process daemon;
-        private final String device;
-        private Path mounted;
-
-        private AttachedLun(Path work, Process daemon, String device) {
-            this.work = work;
-            this.daemon = daemon;
-            this.device = device;
-        }
-
-        static AttachedLun attach(Path work, int port, String iqn) throws Exception {
-            Files.createDirectories(work);
-            Path image = work.resolve("lun.img");
-            Files.createFile(image);
-            Process daemon = new ProcessBuilder("qemu-storage-daemon",
-                    "--blockdev", "driver=iscsi,node-name=lun,transport=tcp,portal=127.0.0.1:" + port + ",target=" + iqn
-                            + ",lun=1,cache.direct=on",
-                    "--export", "type=fuse,id=export,node-name=lun,mountpoint=" + image + ",writable=on")
-                    .redirectErrorStream(true).redirectOutput(work.resolve("qsd.log").toFile()).start();
-            try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-                while (Files.size(image) == 0) {
-                    if (!daemon.isAlive() || System.nanoTime() > deadline) {
-                        throw new AssertionError("qemu-storage-daemon did not export the LUN:\n"
-                                + Files.readString(work.resolve("qsd.log")));
-                    }
-                    Thread.sleep(100);
-                }
-                String device = Shell.run("losetup", "-f", "--show", image.toString()).orFail("losetup").output().trim();
-                return new AttachedLun(work, daemon, device);
-            } catch (Throwable e) {
-                daemon.destroy();
-                daemon.waitFor(10, TimeUnit.SECONDS);
-                throw e;
-            }
-        }
-
-        String device() {
-            return device;
-        }
-
-        Path mount() throws Exception {
-            Path point = work.resolve("mnt");
-            Files.createDirectories(point);
-            Shell.run("mount", device, point.toString()).orFail("mount");
-            mounted = point;
-            return point;
-        }
-
-        void unmount() throws Exception {
-            if (mounted != null) {
-                Shell.run("umount", mounted.toString()).orFail("umount");
-                mounted = null;
-            }
-        }
-
-        @Override
-        public void close() throws Exception {
-            if (mounted != null) {
-                Shell.run("umount", "-l", mounted.toString());
-            }
-            Shell.run("losetup", "-d", device);
-            daemon.destroy();
-            if (!daemon.waitFor(15, TimeUnit.SECONDS)) {
-                daemon.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            }
-        }
     }
 }

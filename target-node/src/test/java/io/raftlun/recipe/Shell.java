@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs the real tools of the classic recipe, bounded in time, output captured. */
-final class Shell {
+public final class Shell {
 
-    record Result(int exitCode, String output) {
-        Result orFail(String what) {
+    public record Result(int exitCode, String output) {
+        public Result orFail(String what) {
             if (exitCode != 0) {
                 throw new AssertionError(what + " failed (exit " + exitCode + "):\n" + output);
             }
@@ -21,7 +21,7 @@ final class Shell {
     private Shell() {
     }
 
-    static Result run(Duration timeout, String... command) throws IOException, InterruptedException {
+    public static Result run(Duration timeout, String... command) throws IOException, InterruptedException {
         Process process;
         try {
             process = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
@@ -47,7 +47,7 @@ final class Shell {
         return new Result(process.exitValue(), new String(output[0], StandardCharsets.UTF_8));
     }
 
-    static Result run(String... command) throws IOException, InterruptedException {
+    public static Result run(String... command) throws IOException, InterruptedException {
         return run(Duration.ofSeconds(120), command);
     }
 }

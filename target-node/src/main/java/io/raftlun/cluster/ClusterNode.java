@@ -1,0 +1,356 @@
+package io.raftlun.cluster;
+
+import io.raftlun.blockstore.NodeStorage;
+import io.raftlun.blockstore.VolumeRecord;
+import io.raftlun.consensus.MetaStateMachine;
+import io.raftlun.consensus.RaftGroups;
+import io.raftlun.consensus.RaftMember;
+import io.raftlun.consensus.RaftNode;
+import io.raftlun.consensus.RaftSettings;
+import io.raftlun.replication.ReplicatedVolume;
+import io.raftlun.replication.VolumeStateMachine;
+import io.raftlun.target.ConfigException;
+import io.raftlun.target.ConfigFiles;
+import io.raftlun.target.TargetConfig;
+import io.raftlun.target.TargetStore;
+import io.raftlun.volume.BlockVolume;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.server.RaftServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's part in the cluster: its Raft server, the meta group's state (targets and volume
+ * placement, the same on every node), and the replicas of the volumes placed on it. Every node
+ * applies the same config, so every node serves the same targets; each node creates and joins the
+ * volume groups it holds a replica of when it applies the config that places them.
+ */
+public final class ClusterNode implements TargetStore, AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
+    static final String CONFIG = "config";
+    static final String NODE_PREFIX = "node/";
+    /** How long a config change waits for the meta group (an election, a lost majority). */
+    static final Duration CHANGE_DEADLINE = Duration.ofSeconds(30);
+
+    private final ClusterOptions options;
+    private final RaftMember self;
+    private final NodeStorage storage;
+    private final RaftGroup metaGroup;
+    private final Map<String, VolumeStateMachine> replicas = new ConcurrentHashMap<>();
+    private final Map<String, ClusterConfig.NodeInfo> nodes = new ConcurrentHashMap<>();
+    private final ExecutorService reconciler = Executors.newSingleThreadExecutor(daemon("cluster-reconcile"));
+    private final ExecutorService io = Executors.newFixedThreadPool(4, daemon("volume-io"));
+    private final MetaStateMachine meta;
+    private volatile RaftNode raft;
+    private volatile Versioned<ClusterConfig> config = new Versioned<>(ClusterConfig.empty(), 0);
+    private volatile Consumer<TargetStore.Versioned> onTargets = targets -> { };
+
+    private record Versioned<T>(T value, long version) {
+    }
+
+    private ClusterNode(ClusterOptions options, String name, NodeStorage storage) {
+        this.options = options;
+        this.self = options.member(name);
+        this.storage = storage;
+        this.metaGroup = RaftGroups.group(RaftGroups.meta(options.id()), options.members());
+        this.meta = new MetaStateMachine(this::metaChanged, (group, query) -> raft.readRemote(metaGroup, query));
+    }
+
+    /** Starts this node's Raft server with the meta group and the volume groups it already holds. */
+    public static ClusterNode start(ClusterOptions options, String name, NodeStorage storage) {
+        ClusterNode node = new ClusterNode(options, name, storage);
+        try {
+            node.raft = RaftNode.start(new RaftSettings(node.self, storage.directory().resolve("raft"),
+                    options.electionTimeout(), Map.of()), node::stateMachineFor, node.metaGroup);
+            node.reconciler.execute(node::reconcile);
+        } catch (IOException e) {
+            node.close();
+            throw new UncheckedIOException("cannot start the Raft server on " + node.self.raftAddress() + ": "
+                    + e.getMessage(), e);
+        }
+        return node;
+    }
+
+    private org.apache.ratis.statemachine.StateMachine stateMachineFor(RaftGroupId group) {
+        if (group.equals(metaGroup.getGroupId())) {
+            return meta;
+        }
+        for (VolumeRecord record : storage.volumes()) {
+            if (RaftGroups.volume(record.name()).equals(group)) {
+                return replica(record.name());
+            }
+        }
+        throw new IllegalStateException("raft group " + group + " belongs to no volume on this node");
+    }
+
+    private VolumeStateMachine replica(String volume) {
+        return replicas.computeIfAbsent(volume, name -> new VolumeStateMachine(storage.store(name),
+                (group, query) -> raft.readRemote(groupOf(group), query), io));
+    }
+
+    /** The group's members as this node's replica knows them, else as the placement says. */
+    private RaftGroup groupOf(RaftGroupId id) {
+        try {
+            return raft.server().getDivision(id).getGroup();
+        } catch (IOException e) {
+            for (Map.Entry<String, ClusterConfig.Placement> volume : config.value().volumes().entrySet()) {
+                if (RaftGroups.volume(volume.getKey()).equals(id)) {
+                    return volumeGroup(volume.getKey(), volume.getValue());
+                }
+            }
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private RaftGroup volumeGroup(String volume, ClusterConfig.Placement placement) {
+        List<RaftMember> members = placement.replicas().stream().map(options::member).toList();
+        return RaftGroups.group(RaftGroups.volume(volume), members);
+    }
+
+    /** Who is told when the targets change (the catalog, which serves them). */
+    public void onTargets(Consumer<TargetStore.Versioned> listener) {
+        this.onTargets = listener;
+        Versioned<ClusterConfig> current = config;
+        if (current.version() > 0) {
+            listener.accept(new TargetStore.Versioned(current.value().targets(), current.version()));
+        }
+    }
+
+    // ---------------------------------------------------------------- the meta group's documents
+
+    /** Called on the meta group's applying thread: note the change, reconcile elsewhere. */
+    private void metaChanged(String key, MetaStateMachine.Document document) {
+        if (key.equals(CONFIG)) {
+            ClusterConfig parsed = ConfigFiles.JSON.readValue(new String(document.value(), StandardCharsets.UTF_8),
+                    ClusterConfig.class);
+            config = new Versioned<>(parsed, document.version());
+            reconciler.execute(this::reconcile);
+        } else if (key.startsWith(NODE_PREFIX)) {
+            ClusterConfig.NodeInfo info = ConfigFiles.JSON.readValue(new String(document.value(),
+                    StandardCharsets.UTF_8), ClusterConfig.NodeInfo.class);
+            nodes.put(info.name(), info);
+        }
+    }
+
+    /** Creates and joins this node's replicas of placed volumes, then has the targets served. */
+    private void reconcile() {
+        if (raft == null) {
+            return; // the meta log replays while the server starts; start() reconciles once it runs
+        }
+        Versioned<ClusterConfig> current = config;
+        for (Map.Entry<String, ClusterConfig.Placement> volume : current.value().volumes().entrySet()) {
+            ClusterConfig.Placement placement = volume.getValue();
+            if (!placement.replicas().contains(self.name())) {
+                continue;
+            }
+            try {
+                if (storage.volume(volume.getKey()) == null) {
+                    storage.create(volume.getKey(), placement.sizeBytes() / placement.blockSize(),
+                            placement.blockSize(), placement.backingStore() == null ? null
+                                    : Path.of(placement.backingStore()));
+                    log.info("created replica of volume {} ({} bytes)", volume.getKey(), placement.sizeBytes());
+                }
+                replica(volume.getKey());
+                raft.join(volumeGroup(volume.getKey(), placement));
+            } catch (RuntimeException e) {
+                log.error("cannot take up the replica of volume {}: {}", volume.getKey(), e.getMessage());
+            }
+        }
+        onTargets.accept(new TargetStore.Versioned(current.value().targets(), current.version()));
+    }
+
+    /** Announces this node (portal and admin address) in the meta group, retrying until it is in. */
+    public void announce(ClusterConfig.NodeInfo info) {
+        nodes.put(info.name(), info);
+        byte[] value = ConfigFiles.JSON.writeValueAsString(info).getBytes(StandardCharsets.UTF_8);
+        raft.write(metaGroup, MetaStateMachine.put(NODE_PREFIX + info.name(), MetaStateMachine.ANY_VERSION, value))
+                .whenComplete((answer, failure) -> {
+                    if (failure != null && !reconciler.isShutdown()) {
+                        log.warn("announcing this node to the cluster failed ({}); retrying", failure.toString());
+                        reconciler.execute(() -> announce(info));
+                    }
+                });
+    }
+
+    /** Every node that announced itself, in member order. */
+    public List<ClusterConfig.NodeInfo> nodes() {
+        List<ClusterConfig.NodeInfo> known = new ArrayList<>();
+        for (RaftMember member : options.members()) {
+            ClusterConfig.NodeInfo info = nodes.get(member.name());
+            if (info != null) {
+                known.add(info);
+            }
+        }
+        return known;
+    }
+
+    // ---------------------------------------------------------------- TargetStore
+
+    @Override
+    public TargetStore.Versioned current() {
+        Versioned<ClusterConfig> current = config;
+        return current.version() == 0 ? null : new TargetStore.Versioned(current.value().targets(), current.version());
+    }
+
+    @Override
+    public TargetStore.Versioned update(UnaryOperator<TargetConfig> change, UnaryOperator<TargetConfig> check) {
+        long deadline = System.nanoTime() + CHANGE_DEADLINE.toNanos();
+        while (true) {
+            try {
+                // a linearizable read first, so the change starts from the latest config
+                raft.readLocal(metaGroup.getGroupId(), MetaStateMachine.getAll()).get(remaining(deadline),
+                        TimeUnit.NANOSECONDS);
+                MetaStateMachine.Document document = meta.document(CONFIG);
+                ClusterConfig current = document.value() == null ? ClusterConfig.empty()
+                        : ConfigFiles.JSON.readValue(new String(document.value(), StandardCharsets.UTF_8),
+                                ClusterConfig.class);
+                TargetConfig targets = check.apply(change.apply(current.targets()));
+                ClusterConfig next = new ClusterConfig(targets, place(current.volumes(), targets));
+                byte[] value = ConfigFiles.JSON.writeValueAsString(next).getBytes(StandardCharsets.UTF_8);
+                long version = MetaStateMachine.version(raft.write(metaGroup,
+                        MetaStateMachine.put(CONFIG, document.version(), value))
+                        .get(remaining(deadline), TimeUnit.NANOSECONDS).answer());
+                if (version < 0) {
+                    continue; // changed meanwhile through another node: start again from the new config
+                }
+                while (config.version() < version) { // until this node applied it (the catalog opens its volumes)
+                    Thread.sleep(5);
+                    remaining(deadline);
+                }
+                return new TargetStore.Versioned(targets, version);
+            } catch (ExecutionException e) {
+                throw new ConfigException("the cluster could not store the change: " + e.getCause().getMessage());
+            } catch (TimeoutException e) {
+                throw new ConfigException("the cluster did not accept the change within " + CHANGE_DEADLINE.toSeconds()
+                        + " s (no majority of nodes reachable?)");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ConfigException("interrupted while changing the cluster config");
+            }
+        }
+    }
+
+    private static long remaining(long deadline) throws TimeoutException {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            throw new TimeoutException();
+        }
+        return left;
+    }
+
+    /** Placement for the LUNs' volumes: existing volumes keep theirs, new ones get replicas chosen here. */
+    private Map<String, ClusterConfig.Placement> place(Map<String, ClusterConfig.Placement> placed, TargetConfig targets) {
+        Map<String, ClusterConfig.Placement> next = new TreeMap<>(placed);
+        for (TargetConfig.Target target : targets.targets()) {
+            for (TargetConfig.Lun lun : target.luns()) {
+                ClusterConfig.Placement existing = next.get(lun.volume());
+                if (existing == null) {
+                    next.put(lun.volume(), new ClusterConfig.Placement(lun.sizeBytes(), lun.blockSize(),
+                            lun.backingStore(), chooseReplicas(lun.volume())));
+                } else if (existing.sizeBytes() != lun.sizeBytes() || existing.blockSize() != lun.blockSize()) {
+                    throw new ConfigException("volume " + lun.volume() + " exists with " + existing.sizeBytes()
+                            + " bytes in " + existing.blockSize() + "-byte blocks; LUN " + lun.lun() + " asks for "
+                            + lun.sizeBytes() + " bytes in " + lun.blockSize() + "-byte blocks");
+                }
+            }
+        }
+        return next;
+    }
+
+    /** replicationFactor members, starting at a place the name decides, so volumes spread over the nodes. */
+    private List<String> chooseReplicas(String volume) {
+        List<RaftMember> members = options.members();
+        int count = Math.min(Math.max(1, options.replicationFactor()), members.size());
+        int start = Math.floorMod(volume.hashCode(), members.size());
+        List<String> chosen = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            chosen.add(members.get((start + i) % members.size()).name());
+        }
+        return chosen;
+    }
+
+    @Override
+    public BlockVolume open(TargetConfig.Lun lun) {
+        ClusterConfig.Placement placement = config.value().volumes().get(lun.volume());
+        if (placement == null) {
+            throw new ConfigException("volume " + lun.volume() + " is not placed on any node");
+        }
+        VolumeStateMachine replica = placement.replicas().contains(self.name()) ? replica(lun.volume()) : null;
+        return new ReplicatedVolume(lun.volume(), lun.blockSize(), lun.sizeBytes() / lun.blockSize(), raft,
+                () -> groupOf(RaftGroups.volume(lun.volume())), replica, io);
+    }
+
+    // ---------------------------------------------------------------- status
+
+    /** True once the meta group has a leader this node knows of. */
+    public boolean hasMetaLeader() {
+        return raft.leader(metaGroup.getGroupId()).isPresent();
+    }
+
+    /** For {@code /api/status}: the meta group and each volume's replicas as this node sees them. */
+    public Map<String, Object> status() {
+        Map<String, Object> status = new LinkedHashMap<>();
+        status.put("cluster", options.id());
+        status.put("metaLeader", raft.leader(metaGroup.getGroupId()).orElse(null));
+        status.put("members", options.members().stream().map(RaftMember::name).toList());
+        status.put("nodes", nodes());
+        List<Map<String, Object>> volumes = new ArrayList<>();
+        for (Map.Entry<String, ClusterConfig.Placement> volume : config.value().volumes().entrySet()) {
+            Map<String, Object> v = new LinkedHashMap<>();
+            RaftGroupId group = RaftGroups.volume(volume.getKey());
+            v.put("volume", volume.getKey());
+            v.put("replicas", volume.getValue().replicas());
+            v.put("leader", raft.leader(group).orElse(null));
+            if (raft.hasGroup(group)) {
+                try {
+                    RaftServer.Division division = raft.server().getDivision(group);
+                    v.put("role", String.valueOf(division.getInfo().getCurrentRole()));
+                    v.put("commitIndex", division.getRaftLog().getLastCommittedIndex());
+                    v.put("appliedIndex", division.getInfo().getLastAppliedIndex());
+                } catch (IOException | RuntimeException e) { // the group is still starting
+                    v.put("role", "starting");
+                }
+            }
+            volumes.add(v);
+        }
+        status.put("volumes", volumes);
+        return status;
+    }
+
+    @Override
+    public void close() {
+        reconciler.shutdownNow();
+        if (raft != null) {
+            raft.close();
+        }
+        io.shutdownNow();
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        return runnable -> {
+            Thread thread = new Thread(runnable, name);
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+}

@@ -1,0 +1,161 @@
+package io.raftlun.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.util.ResourceLeakDetector;
+import io.raftlun.conformance.IscsiTestCu;
+import io.raftlun.consensus.RaftMember;
+import io.raftlun.node.Node;
+import io.raftlun.node.NodeOptions;
+import io.raftlun.recipe.AttachedLun;
+import io.raftlun.recipe.Ext4Files;
+import io.raftlun.recipe.Shell;
+import io.raftlun.target.TargetConfig;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three nodes in this JVM, as three hosts on 127.0.0.1, .2 and .3, with one replicated LUN, driven
+ * by real initiators through different nodes' portals.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ThreeNodeClusterTest {
+
+    static final String IQN = "iqn.2026-11.io.raftlun:cluster";
+    static final long SINGLE_NODE_PASSED = 176;
+
+    final List<Node> nodes = new ArrayList<>();
+    ResourceLeakDetector.Level leakLevel;
+
+    @BeforeAll
+    void startCluster(@TempDir Path dir) throws Exception {
+        // Sampled leak tracking: paranoid tracking makes real-initiator suites many times slower.
+        leakLevel = ResourceLeakDetector.getLevel();
+        ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.ADVANCED);
+        List<RaftMember> members = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            String host = "127.0.0." + i;
+            members.add(new RaftMember("node" + i, new InetSocketAddress(host, freePort(host))));
+        }
+        ClusterOptions cluster = new ClusterOptions("test-cluster", members, 3, Duration.ofMillis(1000));
+        for (int i = 1; i <= 3; i++) {
+            String host = "127.0.0." + i;
+            nodes.add(Node.start(new NodeOptions("node" + i, dir.resolve("node" + i), new InetSocketAddress(host, 0),
+                    new InetSocketAddress(host, 0), cluster)));
+        }
+        nodes.get(0).catalog().update(config -> config.with(new TargetConfig.Target(1, IQN, null,
+                List.of(new TargetConfig.Lun(1, "vol-cluster", 2L << 30, 512, null, false)), List.of(TargetConfig.ALL),
+                List.of(), null)));
+        for (Node node : nodes) {
+            waitFor(() -> node.catalog().find(IQN).isPresent(), "node " + node.status().get("node") + " serves the target");
+            waitFor(() -> ((List<?>) ((java.util.Map<?, ?>) node.status().get("cluster")).get("nodes")).size() == 3,
+                    "every node announced itself");
+        }
+    }
+
+    @AfterAll
+    void stopCluster() {
+        for (Node node : nodes) {
+            node.close();
+        }
+        ResourceLeakDetector.setLevel(leakLevel);
+    }
+
+    static int freePort(String host) throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+            return socket.getLocalPort();
+        }
+    }
+
+    static void waitFor(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    String portal(int node) {
+        InetSocketAddress portal = nodes.get(node).portal();
+        return portal.getAddress().getHostAddress() + ":" + portal.getPort();
+    }
+
+    String url(int node) {
+        return "iscsi://" + portal(node) + "/" + IQN + "/1";
+    }
+
+    @Test
+    void everyNodeServesTheTargetAndDiscoveryListsEveryPortal() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            String listing = Shell.run("iscsi-ls", "iscsi://" + portal(i)).orFail("iscsi-ls").output();
+            for (int j = 0; j < 3; j++) {
+                assertTrue(listing.contains(portal(j)), "discovery through node " + (i + 1) + " lists node "
+                        + (j + 1) + "'s portal:\n" + listing);
+            }
+            assertTrue(listing.contains(IQN), listing);
+        }
+    }
+
+    @Test
+    void whatOneNodeAcknowledgedEveryOtherNodeReads() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            String pattern = "0x" + Integer.toHexString(0x51 + i);
+            Shell.run("qemu-io", "-f", "raw", "-c", "write -P " + pattern + " " + i + "M 1M", url(i))
+                    .orFail("qemu-io write through node " + (i + 1));
+            for (int j = 0; j < 3; j++) {
+                String read = Shell.run("qemu-io", "-f", "raw", "-c", "read -P " + pattern + " " + i + "M 1M", url(j))
+                        .orFail("qemu-io read through node " + (j + 1)).output();
+                assertTrue(!read.contains("Pattern verification failed"),
+                        "node " + (j + 1) + " reads what node " + (i + 1) + " acknowledged:\n" + read);
+            }
+        }
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void ext4MadeThroughOneNodeIsCleanAndIntactThroughAnother(@TempDir Path work) throws Exception {
+        Map<String, String> written;
+        try (AttachedLun disk = AttachedLun.attach(work.resolve("via-node1"), portal(0), IQN)) {
+            Shell.run("mkfs.ext4", "-q", "-F", disk.device()).orFail("mkfs.ext4");
+            written = Ext4Files.write(disk.mount());
+            disk.unmount();
+        }
+        try (AttachedLun disk = AttachedLun.attach(work.resolve("via-node2"), portal(1), IQN)) {
+            Shell.run("e2fsck", "-fn", disk.device()).orFail("e2fsck through node 2");
+            assertEquals(written, Ext4Files.checksums(disk.mount()), "files read back through node 2");
+            disk.unmount();
+        }
+    }
+
+    @Test
+    @Timeout(value = 20, unit = TimeUnit.MINUTES)
+    void conformanceSuitePassesThroughAFollowerAsThroughASingleNode() throws Exception {
+        IscsiTestCu.Report report = IscsiTestCu.run(url(1), null, "ALL", Duration.ofMinutes(18));
+        System.out.println("3-node cluster, through node 2: " + report.summary());
+        String failures = report.failures().stream()
+                .map(f -> f.name() + ": " + f.detail().lines().filter(l -> l.contains("[FAILED]")).findFirst()
+                        .orElse(f.detail().lines().findFirst().orElse("")))
+                .collect(Collectors.joining("\n"));
+        assertTrue(report.results().size() > 200, report.output());
+        assertEquals(0, report.count(IscsiTestCu.Outcome.FAILED), failures);
+        assertTrue(report.count(IscsiTestCu.Outcome.PASSED) >= SINGLE_NODE_PASSED, report.summary());
+    }
+}
