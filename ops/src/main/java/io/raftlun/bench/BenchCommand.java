@@ -54,8 +54,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--skip-ext4", description = "Leave out the ext4 workload (it needs root).")
     boolean skipExt4;
 
-    @Option(names = "--targets", split = ",", defaultValue = "tgt,raftlun-rf1",
-            description = "Targets to run, in this order each round (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--targets", split = ",", defaultValue = "tgt,raftlun-rf1,raftlun-rf3",
+            description = "Targets to run, in this order each round: tgt, raftlun-rf1 (one node), raftlun-rf3 "
+                    + "(three nodes on 127.0.0.1-3, replication factor 3; the initiator uses node 1) "
+                    + "(default: ${DEFAULT-VALUE}).")
     List<String> targets;
 
     @Override
@@ -124,8 +126,9 @@ public final class BenchCommand implements Callable<Integer> {
         return switch (which) {
             case "tgt" -> TgtReference.start(work, host, port, size);
             case "raftlun-rf1" -> RaftlunNodes.single(work, host, port + 1, size);
+            case "raftlun-rf3" -> RaftlunNodes.cluster(work, port + 2, port + 10, size);
             default -> throw new picocli.CommandLine.ParameterException(
-                    new picocli.CommandLine(this), "unknown target " + which + " (known: tgt, raftlun-rf1)");
+                    new picocli.CommandLine(this), "unknown target " + which + " (known: tgt, raftlun-rf1, raftlun-rf3)");
         };
     }
 

@@ -1,5 +1,8 @@
 package io.raftlun.bench;
 
+import io.raftlun.cli.LocalCluster;
+import io.raftlun.cli.NodeConfigFile;
+import io.raftlun.target.ConfigFiles;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -46,6 +49,42 @@ final class RaftlunNodes implements TargetUnderTest {
         }
     }
 
+    /**
+     * Three nodes on 127.0.0.1-3 (portal {@code port} on each, Raft on {@code raftPort}), one thin
+     * LUN replicated to all three (replication factor 3). The initiator uses node 1's portal.
+     */
+    static RaftlunNodes cluster(Path workDir, int port, int raftPort, long sizeBytes)
+            throws IOException, InterruptedException {
+        List<NodeConfigFile.Cluster.Member> members = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            members.add(new NodeConfigFile.Cluster.Member("node" + i, "127.0.0." + i + ":" + raftPort));
+        }
+        NodeConfigFile.Cluster cluster = new NodeConfigFile.Cluster(java.util.UUID.randomUUID().toString(), members,
+                3, null);
+        List<Process> nodes = new ArrayList<>();
+        RaftlunNodes target = new RaftlunNodes("raftlun-rf3", "127.0.0.1", port, nodes);
+        try {
+            for (int i = 1; i <= 3; i++) {
+                Path dir = Files.createDirectories(workDir.resolve("raftlun-rf3/node" + i));
+                String host = "127.0.0." + i;
+                Path config = dir.resolve("node.json");
+                ConfigFiles.write(config, new NodeConfigFile("node" + i, dir.resolve("data").toString(),
+                        host + ":" + port, host + ":" + (raftPort + 1), null, cluster));
+                List<String> command = new ArrayList<>(javaCommand());
+                command.addAll(List.of("node", "--config", config.toString()));
+                if (i == 1) {
+                    command.addAll(List.of("--target", IQN, "--lun", "1:" + sizeBytes));
+                }
+                nodes.add(Processes.start(workDir.resolve("raftlun-rf3-node" + i + ".log"), command));
+            }
+            Processes.waitForPort("127.0.0.1", port, Duration.ofSeconds(90)); // opens once the LUN exists
+            return target;
+        } catch (IOException e) {
+            target.close();
+            throw new IOException(e.getMessage() + " (see " + workDir + "/raftlun-rf3-node*.log)", e);
+        }
+    }
+
     /** The java command that runs this jar, with the node JVM options an operator would use. */
     static List<String> javaCommand() throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
@@ -54,7 +93,10 @@ final class RaftlunNodes implements TargetUnderTest {
             if (!Files.isRegularFile(jar)) {
                 throw new IOException("the benchmark must run from the raftlun jar (./raftlun bench)");
             }
-            return List.of(java, "-jar", jar.toString());
+            List<String> command = new ArrayList<>(List.of(java));
+            command.addAll(LocalCluster.JVM_OPTIONS);
+            command.addAll(List.of("-jar", jar.toString()));
+            return command;
         } catch (URISyntaxException e) {
             throw new IOException("cannot locate the raftlun jar", e);
         }
