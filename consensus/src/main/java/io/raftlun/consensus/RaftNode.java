@@ -277,6 +277,17 @@ public final class RaftNode implements AutoCloseable {
         });
     }
 
+    /** A linearizable read answered by one given member of the group (another replica's own copy). */
+    public CompletableFuture<Message> readFrom(RaftGroup group, String member, Message query) {
+        return client(group).async().sendReadOnly(query, RaftPeerId.valueOf(member)).thenApply(RaftNode::answer);
+    }
+
+    /** The members of {@code group} other than this node, as this node knows the group. */
+    public List<String> others(RaftGroup group) {
+        return group.getPeers().stream().map(peer -> peer.getId().toString())
+                .filter(id -> !id.equals(settings.self().name())).toList();
+    }
+
     private CompletableFuture<RaftClientReply> submit(RaftGroupId group, Message message, RaftClientRequest.Type type) {
         RaftClientRequest request = RaftClientRequest.newBuilder()
                 .setClientId(clientId)

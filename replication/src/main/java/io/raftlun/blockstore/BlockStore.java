@@ -448,6 +448,58 @@ public final class BlockStore implements AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------- repair
+
+    /**
+     * Rewrites the blocks of {@code [lba, lba + blocks)} whose data here no longer matches the
+     * block map, with {@code healthy} (another replica's copy of the same blocks), but only where
+     * that copy matches the CRC32C this replica's map vouches for: the map says what the block must
+     * hold, the other replica only supplies bytes. Returns how many blocks were rewritten; blocks
+     * still corrupt afterwards stay a MEDIUM ERROR.
+     */
+    public int repair(long lba, int blocks, ByteBuf healthy) {
+        checkRange(lba, blocks);
+        int blockSize = record.blockSize();
+        int repaired = 0;
+        ByteBuf current = PooledByteBufAllocator.DEFAULT.directBuffer(blockSize);
+        try {
+            CRC32C crc = new CRC32C();
+            for (long block = lba; block < lba + blocks; block++) {
+                long chunk = block / ChunkEntry.BLOCKS;
+                int inChunk = (int) (block % ChunkEntry.BLOCKS);
+                ReentrantLock lock = lockFor(chunk);
+                lock.lock();
+                try {
+                    ChunkEntry entry = map.chunk(record.id(), chunk);
+                    if (entry == null || !entry.isAllocated(inChunk)) {
+                        continue;
+                    }
+                    current.clear().writerIndex(blockSize);
+                    readFile(current, 0, block, 1);
+                    crc.reset();
+                    crc.update(current.nioBuffer(0, blockSize));
+                    if ((int) crc.getValue() == entry.crc(inChunk)) {
+                        continue; // healthy here
+                    }
+                    int offset = healthy.readerIndex() + (int) (block - lba) * blockSize;
+                    crc.reset();
+                    crc.update(healthy.nioBuffer(offset, blockSize));
+                    if ((int) crc.getValue() != entry.crc(inChunk)) {
+                        continue; // the other copy is no better
+                    }
+                    writeFile(healthy.slice(offset, blockSize), block);
+                    repaired++;
+                } finally {
+                    lock.unlock();
+                }
+            }
+        } finally {
+            current.release();
+        }
+        counters.repaired(repaired);
+        return repaired;
+    }
+
     // ---------------------------------------------------------------- replica catch-up
 
     /** What the last {@link #checkpoint} recorded alongside its index (the volume's other state), or null. */

@@ -9,6 +9,7 @@ public final class StoreCounters {
     private final LongAdder bytesWritten = new LongAdder();
     private final LongAdder syncs = new LongAdder();
     private final LongAdder corruptBlocks = new LongAdder();
+    private final LongAdder repairedBlocks = new LongAdder();
 
     void read(long bytes) {
         bytesRead.add(bytes);
@@ -24,6 +25,15 @@ public final class StoreCounters {
 
     void corruptBlock() {
         corruptBlocks.increment();
+    }
+
+    void repaired(long blocks) {
+        repairedBlocks.add(blocks);
+    }
+
+    /** Corrupt blocks rewritten from a healthy replica's copy. */
+    public long repairedBlocks() {
+        return repairedBlocks.sum();
     }
 
     public long bytesRead() {

@@ -20,6 +20,8 @@ import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroup;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A volume whose changes go through its Raft group, usable on any node. A write completes once its
@@ -33,6 +35,8 @@ import org.apache.ratis.protocol.RaftGroup;
  * leader for the data.
  */
 public final class ReplicatedVolume implements BlockVolume {
+
+    private static final Logger log = LoggerFactory.getLogger(ReplicatedVolume.class);
 
     private final String name;
     private final int blockSize;
@@ -87,7 +91,8 @@ public final class ReplicatedVolume implements BlockVolume {
         }
         if (local()) {
             BlockStore store = replica.store();
-            return barrier().thenApplyAsync(ignored -> store.read(lba, blocks), io);
+            return barrier().thenApplyAsync(ignored -> store.read(lba, blocks), io)
+                    .exceptionallyCompose(failure -> repairThenRead(store, lba, blocks, failure));
         }
         return raft.readRemote(group.get(), VolumeEntry.query(VolumeEntry.READ, lba, blocks))
                 .thenApply(answer -> Unpooled.wrappedBuffer(answer.getContent().asReadOnlyByteBuffer()))
@@ -110,6 +115,33 @@ public final class ReplicatedVolume implements BlockVolume {
                     }
                     return status;
                 }).exceptionallyCompose(this::unavailable);
+    }
+
+    /**
+     * A local read found blocks that do not match their CRC32C: fetch the range from the other
+     * replicas in turn, rewrite the blocks their copy heals (checked against this replica's block
+     * map), and read again. Still corrupt after every replica was asked: the MEDIUM ERROR stands.
+     */
+    private CompletableFuture<ByteBuf> repairThenRead(BlockStore store, long lba, int blocks, Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (!(cause instanceof VolumeException e) || e.kind() != VolumeException.Kind.MEDIUM_ERROR) {
+            return CompletableFuture.failedFuture(cause);
+        }
+        CompletableFuture<ByteBuf> result = CompletableFuture.failedFuture(cause);
+        for (String other : raft.others(group.get())) {
+            result = result.exceptionallyCompose(stillBad -> raft.readFrom(group.get(), other,
+                            VolumeEntry.query(VolumeEntry.READ, lba, blocks))
+                    .thenApplyAsync(answer -> {
+                        ByteBuf healthy = Unpooled.wrappedBuffer(answer.getContent().asReadOnlyByteBuffer());
+                        int repaired = store.repair(lba, blocks, healthy);
+                        log.warn("volume {}: {} corrupt block(s) in {}+{} repaired from replica {}", name, repaired,
+                                lba, blocks, other);
+                        return store.read(lba, blocks);
+                    }, io)
+                    .exceptionallyCompose(again -> CompletableFuture.failedFuture(cause)));
+        }
+        return result;
     }
 
     private CompletableFuture<Message> barrier() {

@@ -160,6 +160,27 @@ class ReplicatedVolumeTest {
     }
 
     @Test
+    void aCorruptBlockIsRepairedFromAHealthyReplicaNeverReturned() throws Exception {
+        startAll();
+        replicas[0].volume.write(100, pattern(16, 5), false).join();
+        for (Replica replica : replicas) {
+            assertArrayEquals(bytes(pattern(16, 5)), bytes(replica.volume.read(100, 16).join()));
+        }
+        // bit rot under replica 1's block store: two blocks' bytes change behind the block map's back
+        var record = replicas[1].storage.volume(VOLUME);
+        try (java.nio.channels.FileChannel data = java.nio.channels.FileChannel.open(Path.of(record.dataPath()),
+                java.nio.file.StandardOpenOption.WRITE)) {
+            data.write(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3, 4}), record.dataOffset() + 103L * BLOCK + 7);
+            data.write(java.nio.ByteBuffer.wrap(new byte[] {9}), record.dataOffset() + 110L * BLOCK);
+        }
+        assertArrayEquals(bytes(pattern(16, 5)), bytes(replicas[1].volume.read(100, 16).join()),
+                "the read through the corrupt replica returns the written data");
+        assertEquals(2, replicas[1].storage.counters(VOLUME).repairedBlocks());
+        assertArrayEquals(bytes(pattern(16, 5)), bytes(replicas[1].storage.store(VOLUME).read(100, 16)),
+                "the replica's own copy is healthy again");
+    }
+
+    @Test
     void theSurvivorsServeTheVolumeWhenTheLeaderStopsAndItCatchesUpWhenBack() throws Exception {
         startAll();
         replicas[0].volume.write(0, pattern(64, 1), false).join();
