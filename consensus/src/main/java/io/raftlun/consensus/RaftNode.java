@@ -58,6 +58,16 @@ public final class RaftNode implements AutoCloseable {
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
     private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
+    /**
+     * Where submissions start: Ratis does part of a submission synchronously (it hands the request
+     * to its own executor and waits), which must not happen on an iSCSI event loop, and must not
+     * serialize a session's queued commands either.
+     */
+    private final java.util.concurrent.ExecutorService submitters = Executors.newFixedThreadPool(8, r -> {
+        Thread thread = new Thread(r, "raft-submit");
+        thread.setDaemon(true);
+        return thread;
+    });
     private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "raft-retry");
         thread.setDaemon(true);
@@ -218,7 +228,8 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private CompletableFuture<Committed> forward(RaftGroup group, Message entry) {
-        return client(group).async().send(entry).thenApply(reply -> new Committed(answer(reply), reply.getLogIndex()));
+        return offEventLoop(() -> client(group).async().send(entry))
+                .thenApply(reply -> new Committed(answer(reply), reply.getLogIndex()));
     }
 
     /**
@@ -262,9 +273,9 @@ public final class RaftNode implements AutoCloseable {
     private void readRemote(RaftGroup group, Message query, long deadline, CompletableFuture<Message> result) {
         Optional<String> leader = leader(group.getGroupId()).filter(id -> !id.equals(settings.self().name()));
         RaftClient client = client(group);
-        CompletableFuture<RaftClientReply> reply = leader.isPresent()
+        CompletableFuture<RaftClientReply> reply = offEventLoop(() -> leader.isPresent()
                 ? client.async().sendReadOnly(query, RaftPeerId.valueOf(leader.get()))
-                : client.async().sendReadOnly(query);
+                : client.async().sendReadOnly(query));
         reply.thenApply(RaftNode::answer).whenComplete((answer, failure) -> {
             if (failure == null) {
                 result.complete(answer);
@@ -279,7 +290,8 @@ public final class RaftNode implements AutoCloseable {
 
     /** A linearizable read answered by one given member of the group (another replica's own copy). */
     public CompletableFuture<Message> readFrom(RaftGroup group, String member, Message query) {
-        return client(group).async().sendReadOnly(query, RaftPeerId.valueOf(member)).thenApply(RaftNode::answer);
+        return offEventLoop(() -> client(group).async().sendReadOnly(query, RaftPeerId.valueOf(member)))
+                .thenApply(RaftNode::answer);
     }
 
     /** The members of {@code group} other than this node, as this node knows the group. */
@@ -297,10 +309,22 @@ public final class RaftNode implements AutoCloseable {
                 .setMessage(message)
                 .setType(type)
                 .build();
+        return offEventLoop(() -> {
+            try {
+                return server.submitClientRequestAsync(request);
+            } catch (IOException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        });
+    }
+
+    /** Starts {@code submission} on the submit pool; once this node is closing, fails instead. */
+    private CompletableFuture<RaftClientReply> offEventLoop(
+            java.util.function.Supplier<CompletableFuture<RaftClientReply>> submission) {
         try {
-            return server.submitClientRequestAsync(request);
-        } catch (IOException e) {
-            return CompletableFuture.failedFuture(e);
+            return CompletableFuture.supplyAsync(submission, submitters).thenCompose(reply -> reply);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(new IOException("raft node " + settings.self().name() + " is closed"));
         }
     }
 
@@ -328,6 +352,7 @@ public final class RaftNode implements AutoCloseable {
     @Override
     public void close() {
         retries.shutdownNow();
+        submitters.shutdownNow();
         for (RaftClient client : clients.values()) {
             try {
                 client.close();

@@ -164,19 +164,23 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                 continue;
             }
             try {
-                if (storage.volume(volume.getKey()) == null) {
-                    storage.create(volume.getKey(), placement.sizeBytes() / placement.blockSize(),
-                            placement.blockSize(), placement.backingStore() == null ? null
-                                    : Path.of(placement.backingStore()));
-                    log.info("created replica of volume {} ({} bytes)", volume.getKey(), placement.sizeBytes());
-                }
-                replica(volume.getKey());
+                ensureReplica(volume.getKey(), placement);
                 raft.join(volumeGroup(volume.getKey(), placement));
             } catch (RuntimeException e) {
                 log.error("cannot take up the replica of volume {}: {}", volume.getKey(), e.getMessage());
             }
         }
         onTargets.accept(new TargetStore.Versioned(current.value().targets(), current.version()));
+    }
+
+    /** This node's replica of a volume placed on it: its block store created if missing, its state machine. */
+    private synchronized VolumeStateMachine ensureReplica(String volume, ClusterConfig.Placement placement) {
+        if (storage.volume(volume) == null) {
+            storage.create(volume, placement.sizeBytes() / placement.blockSize(), placement.blockSize(),
+                    placement.backingStore() == null ? null : Path.of(placement.backingStore()));
+            log.info("created replica of volume {} ({} bytes)", volume, placement.sizeBytes());
+        }
+        return replica(volume);
     }
 
     /** Announces this node (portal and admin address) in the meta group, retrying until it is in. */
@@ -295,7 +299,8 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         if (placement == null) {
             throw new ConfigException("volume " + lun.volume() + " is not placed on any node");
         }
-        VolumeStateMachine replica = placement.replicas().contains(self.name()) ? replica(lun.volume()) : null;
+        VolumeStateMachine replica = placement.replicas().contains(self.name())
+                ? ensureReplica(lun.volume(), placement) : null; // the reconciler joins its group
         return new ReplicatedVolume(lun.volume(), lun.blockSize(), lun.sizeBytes() / lun.blockSize(), raft,
                 () -> groupOf(RaftGroups.volume(lun.volume())), replica, io);
     }
