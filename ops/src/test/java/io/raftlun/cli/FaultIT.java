@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftlun.blockstore.NodeStorage;
 import io.raftlun.blockstore.VolumeRecord;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -64,10 +62,10 @@ class FaultIT {
     @Test
     @Timeout(value = 8, unit = TimeUnit.MINUTES)
     void everyAcknowledgedWriteSurvivesKillsAndTheReplicasAgree() throws Exception {
-        port = freePort();
+        port = LocalClusterIT.freePort();
         assertEquals(0, LocalClusterIT.raftlun("demo", "--detach", "--dir", dir.toString(), "--port",
-                Integer.toString(port), "--admin-port", Integer.toString(freePort()), "--raft-port",
-                Integer.toString(freePort()), "--size", "64M").exitCode());
+                Integer.toString(port), "--admin-port", Integer.toString(LocalClusterIT.freePort()), "--raft-port",
+                Integer.toString(LocalClusterIT.freePort()), "--size", "64M").exitCode());
         Map<Integer, Integer> acknowledged = new HashMap<>(); // region -> last acknowledged seq
         Map<Integer, Set<Integer>> attempted = new HashMap<>(); // region -> seqs sent but not acknowledged
         int seq = 0;
@@ -88,7 +86,7 @@ class FaultIT {
             command.add(LocalClusterIT.url(writerNode, port));
             Process writer = new ProcessBuilder(command).redirectErrorStream(true).start();
             Thread.sleep(300); // the kill lands while writes are in flight
-            kill(victim);
+            LocalClusterIT.kill(dir, victim);
             String output = new String(writer.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(writer.waitFor(120, TimeUnit.SECONDS), "the writer finished");
             Matcher wrote = WROTE.matcher(output);
@@ -101,7 +99,7 @@ class FaultIT {
             }
             assertTrue(count > REGIONS / 2, "the survivors acknowledged writes while node " + victim + " was down:\n"
                     + output);
-            restart(victim);
+            LocalClusterIT.restart(dir, victim);
         }
         // every node reads every acknowledged write back (or a later write that was sent, if unacknowledged)
         for (int node = 1; node <= 3; node++) {
@@ -152,32 +150,5 @@ class FaultIT {
         assertTrue(java.util.Arrays.equals(actual, content(region, acknowledged.get(region)))
                 || attempted.get(region).stream().anyMatch(later -> java.util.Arrays.equals(actual,
                         content(region, later))), "region " + region + " after the whole cluster restarted");
-    }
-
-    void kill(int node) throws Exception {
-        Path pidFile = dir.resolve("node" + node + "/node.pid");
-        ProcessHandle process = ProcessHandle.of(Long.parseLong(Files.readString(pidFile).trim())).orElseThrow();
-        process.destroyForcibly();
-        process.onExit().get(30, TimeUnit.SECONDS);
-        Files.delete(pidFile);
-    }
-
-    void restart(int node) throws Exception {
-        Path pidFile = dir.resolve("node" + node + "/node.pid");
-        Process process = new ProcessBuilder("java", "-jar", System.getProperty("raftlun.jar"), "node", "--config",
-                dir.resolve("node" + node + "/node.json").toString(), "--pid-file", pidFile.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(
-                        dir.resolve("node" + node + "/node.log").toFile())).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(pidFile) && process.isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertTrue(Files.exists(pidFile), "node " + node + " restarted");
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }

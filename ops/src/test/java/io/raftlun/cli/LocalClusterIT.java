@@ -105,11 +105,7 @@ class LocalClusterIT {
         assertTrue(wrote.output().contains("wrote 4194304/4194304"), wrote.output());
 
         int leader = volumeLeader();
-        Path pidFile = dir.resolve("node" + leader + "/node.pid");
-        ProcessHandle killed = ProcessHandle.of(Long.parseLong(Files.readString(pidFile).trim())).orElseThrow();
-        killed.destroyForcibly();
-        killed.onExit().get(30, TimeUnit.SECONDS);
-        Files.delete(pidFile); // left behind by the killed process; the restarted node writes its own
+        kill(dir, leader);
 
         int survivor = leader % 3 + 1;
         Run read = Shell.run("qemu-io", "-f", "raw", "-c", "read -P 0x5a 0 4M", "-c", "write -P 0xa5 8M 1M",
@@ -117,21 +113,35 @@ class LocalClusterIT {
         assertFalse(read.output().contains("Pattern verification failed"), read.output());
         assertTrue(read.output().contains("wrote 1048576/1048576"), "the survivors accept writes:\n" + read.output());
 
-        // the killed node comes back as an operator would start it, and catches up
-        Process back = new ProcessBuilder("java", "-jar", System.getProperty("raftlun.jar"), "node", "--config",
-                dir.resolve("node" + leader + "/node.json").toString(), "--pid-file", pidFile.toString())
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(
-                        dir.resolve("node" + leader + "/node.log").toFile())).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(pidFile) && back.isAlive() && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
-        assertTrue(Files.exists(pidFile), "node " + leader + " restarted");
+        restart(dir, leader); // as an operator would start it; it catches up
         Run again = Shell.run("qemu-io", "-f", "raw", "-c", "read -P 0x5a 0 4M", "-c", "read -P 0xa5 8M 1M",
                 "-c", "read -P 0 4M 4M", url(leader, port));
         assertFalse(again.output().contains("Pattern verification failed"), again.output());
         assertEquals(3, again.output().lines().filter(l -> l.contains("read ") && l.contains("bytes at offset"))
                 .count(), again.output());
+    }
+
+    /** kill -9 of node {@code node} of the cluster in {@code dir}. */
+    static void kill(Path dir, int node) throws Exception {
+        Path pidFile = dir.resolve("node" + node + "/node.pid");
+        ProcessHandle process = ProcessHandle.of(Long.parseLong(Files.readString(pidFile).trim())).orElseThrow();
+        process.destroyForcibly();
+        process.onExit().get(30, TimeUnit.SECONDS);
+        Files.delete(pidFile); // left behind by the killed process; a restarted node writes its own
+    }
+
+    /** Starts node {@code node} again with its config file, and waits until it serves. */
+    static void restart(Path dir, int node) throws Exception {
+        Path pidFile = dir.resolve("node" + node + "/node.pid");
+        Process process = new ProcessBuilder("java", "-jar", System.getProperty("raftlun.jar"), "node", "--config",
+                dir.resolve("node" + node + "/node.json").toString(), "--pid-file", pidFile.toString())
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        dir.resolve("node" + node + "/node.log").toFile())).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(pidFile) && process.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertTrue(Files.exists(pidFile), "node " + node + " restarted");
     }
 
     static String url(int node, int port) {
