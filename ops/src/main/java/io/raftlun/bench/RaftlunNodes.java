@@ -4,7 +4,6 @@ import io.raftlun.cli.LocalCluster;
 import io.raftlun.cli.NodeConfigFile;
 import io.raftlun.target.ConfigFiles;
 import java.io.IOException;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +34,7 @@ final class RaftlunNodes implements TargetUnderTest {
     static RaftlunNodes single(Path workDir, String host, int port, long sizeBytes)
             throws IOException, InterruptedException {
         Path dataDir = Files.createDirectories(workDir.resolve("raftlun-rf1"));
-        List<String> command = new ArrayList<>(javaCommand());
+        List<String> command = new ArrayList<>(LocalCluster.javaCommand());
         command.addAll(List.of("node", "--data-dir", dataDir.toString(), "--portal", host + ":" + port,
                 "--target", IQN, "--lun", "1:" + sizeBytes));
         Process node = Processes.start(workDir.resolve("raftlun-rf1.log"), command);
@@ -70,7 +69,7 @@ final class RaftlunNodes implements TargetUnderTest {
                 Path config = dir.resolve("node.json");
                 ConfigFiles.write(config, new NodeConfigFile("node" + i, dir.resolve("data").toString(),
                         host + ":" + port, host + ":" + (raftPort + 1), null, cluster));
-                List<String> command = new ArrayList<>(javaCommand());
+                List<String> command = new ArrayList<>(LocalCluster.javaCommand());
                 command.addAll(List.of("node", "--config", config.toString()));
                 if (i == 1) {
                     command.addAll(List.of("--target", IQN, "--lun", "1:" + sizeBytes));
@@ -82,23 +81,6 @@ final class RaftlunNodes implements TargetUnderTest {
         } catch (IOException e) {
             target.close();
             throw new IOException(e.getMessage() + " (see " + workDir + "/raftlun-rf3-node*.log)", e);
-        }
-    }
-
-    /** The java command that runs this jar, with the node JVM options an operator would use. */
-    static List<String> javaCommand() throws IOException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        try {
-            Path jar = Path.of(RaftlunNodes.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            if (!Files.isRegularFile(jar)) {
-                throw new IOException("the benchmark must run from the raftlun jar (./raftlun bench)");
-            }
-            List<String> command = new ArrayList<>(List.of(java));
-            command.addAll(LocalCluster.JVM_OPTIONS);
-            command.addAll(List.of("-jar", jar.toString()));
-            return command;
-        } catch (URISyntaxException e) {
-            throw new IOException("cannot locate the raftlun jar", e);
         }
     }
 

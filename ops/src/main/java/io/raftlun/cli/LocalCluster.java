@@ -299,8 +299,8 @@ public final class LocalCluster {
         }
     }
 
-    /** java -jar with the jar this code runs from. */
-    static List<String> javaCommand() throws IOException {
+    /** java, the node JVM options, -jar with the jar this code runs from: how every node process starts. */
+    public static List<String> javaCommand() throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         try {
             Path jar = Path.of(LocalCluster.class.getProtectionDomain().getCodeSource().getLocation().toURI());
