@@ -38,13 +38,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Entries: {@code PUT key expectedVersion value}, answered with the new version (the entry's
  * log index) or -1 when the expected version was not the current one. Queries: {@code GET_ALL}
- * (every document with its version, and the index they reflect).
+ * (every document with its version, and the index they reflect) and {@code BARRIER} (nothing: once
+ * it is answered, this replica's documents are up to date).
  */
 public final class MetaStateMachine extends BaseStateMachine {
 
     private static final Logger log = LoggerFactory.getLogger(MetaStateMachine.class);
     private static final byte PUT = 1;
     private static final byte GET_ALL = 2;
+    private static final byte BARRIER = 3;
     /** expectedVersion meaning "whatever is there". */
     public static final long ANY_VERSION = -2;
 
@@ -85,6 +87,11 @@ public final class MetaStateMachine extends BaseStateMachine {
 
     public static Message getAll() {
         return Message.valueOf(ByteString.copyFrom(new byte[] {GET_ALL}));
+    }
+
+    /** A linearizable read of nothing: after it, {@link #document} on this replica is current. */
+    public static Message barrier() {
+        return Message.valueOf(ByteString.copyFrom(new byte[] {BARRIER}));
     }
 
     // ---------------------------------------------------------------- state
@@ -165,6 +172,9 @@ public final class MetaStateMachine extends BaseStateMachine {
 
     @Override
     public CompletableFuture<Message> query(Message request) {
+        if (!request.getContent().isEmpty() && request.getContent().byteAt(0) == BARRIER) {
+            return CompletableFuture.completedFuture(Message.EMPTY);
+        }
         if (request.getContent().isEmpty() || request.getContent().byteAt(0) != GET_ALL) {
             return CompletableFuture.failedFuture(new IOException("unknown meta query"));
         }

@@ -73,7 +73,7 @@ public final class ReplicatedVolume implements BlockVolume {
     }
 
     private boolean local() {
-        return replica != null && raft.hasGroup(group.get().getGroupId());
+        return replica != null && replica.serving();
     }
 
     private void checkRange(long lba, long blocks) {

@@ -69,6 +69,14 @@ public final class VolumeStateMachine extends BaseStateMachine {
         return store;
     }
 
+    /**
+     * True while this replica takes part in its group and answers reads itself: joined and
+     * initialized, not paused for a catch-up, not closed.
+     */
+    public boolean serving() {
+        return getLifeCycleState() == LifeCycle.State.RUNNING;
+    }
+
     public Reservations reservations() {
         return reservations;
     }
@@ -91,6 +99,16 @@ public final class VolumeStateMachine extends BaseStateMachine {
         getLifeCycle().transition(LifeCycle.State.STARTING);
         restoreCheckpoint();
         getLifeCycle().transition(LifeCycle.State.RUNNING);
+    }
+
+    /** The group closed here (node stopping, group left): reads no longer come to this replica. */
+    @Override
+    public void close() {
+        LifeCycle.State state = getLifeCycleState();
+        if (state == LifeCycle.State.RUNNING || state == LifeCycle.State.PAUSED) {
+            getLifeCycle().transition(LifeCycle.State.CLOSING);
+            getLifeCycle().transition(LifeCycle.State.CLOSED);
+        }
     }
 
     /** Ratis pauses the state machine before it reloads it after a catch-up. */

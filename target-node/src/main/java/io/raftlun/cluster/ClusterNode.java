@@ -222,7 +222,7 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         while (true) {
             try {
                 // a linearizable read first, so the change starts from the latest config
-                raft.readLocal(metaGroup.getGroupId(), MetaStateMachine.getAll()).get(remaining(deadline),
+                raft.readLocal(metaGroup.getGroupId(), MetaStateMachine.barrier()).get(remaining(deadline),
                         TimeUnit.NANOSECONDS);
                 MetaStateMachine.Document document = meta.document(CONFIG);
                 ClusterConfig current = document.value() == null ? ClusterConfig.empty()
