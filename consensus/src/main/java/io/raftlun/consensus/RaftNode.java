@@ -288,9 +288,13 @@ public final class RaftNode implements AutoCloseable {
         });
     }
 
-    /** A linearizable read answered by one given member of the group (another replica's own copy). */
+    /**
+     * A linearizable read answered by one given member of the group (another replica's own copy).
+     * Unordered: a member that is down or slow must not hold up the writes and reads this node
+     * sends through the same client after it.
+     */
     public CompletableFuture<Message> readFrom(RaftGroup group, String member, Message query) {
-        return offEventLoop(() -> client(group).async().sendReadOnly(query, RaftPeerId.valueOf(member)))
+        return offEventLoop(() -> client(group).async().sendReadOnlyUnordered(query, RaftPeerId.valueOf(member)))
                 .thenApply(RaftNode::answer);
     }
 
