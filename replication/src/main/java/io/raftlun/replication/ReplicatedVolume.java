@@ -12,11 +12,13 @@ import io.raftlun.volume.reservation.ReservationCommand;
 import io.raftlun.volume.reservation.ReservationOutcome;
 import io.raftlun.volume.reservation.Reservations;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroup;
@@ -37,6 +39,8 @@ import org.slf4j.LoggerFactory;
 public final class ReplicatedVolume implements BlockVolume {
 
     private static final Logger log = LoggerFactory.getLogger(ReplicatedVolume.class);
+    /** How long a change every node depends on waits for each other replica to apply it. */
+    static final Duration APPLY_EVERYWHERE_WAIT = Duration.ofSeconds(2);
 
     private final String name;
     private final int blockSize;
@@ -219,7 +223,7 @@ public final class ReplicatedVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<ReservationOutcome> reserve(ReservationCommand command) {
-        return submitAndApplyHere(VolumeEntry.reserve(command.encode())).thenApply(VolumeEntry::outcome);
+        return submitAndApplyEverywhere(VolumeEntry.reserve(command.encode())).thenApply(VolumeEntry::outcome);
     }
 
     /**
@@ -231,6 +235,33 @@ public final class ReplicatedVolume implements BlockVolume {
         return replica != null ? replica.reservations() : new Reservations();
     }
 
+    /**
+     * The reset goes through the log, so every replica applies it in order with the writes, and
+     * is told everywhere before it completes (see {@link #submitAndApplyEverywhere}).
+     */
+    @Override
+    public CompletableFuture<Void> announceReset() {
+        return submitAndApplyEverywhere(VolumeEntry.reset(raft.self().name())).thenApply(answer -> null);
+    }
+
+    /**
+     * Resets announced by other nodes, as this node's replica applies them. A node without a
+     * replica does not apply the log and so does not learn of them (a known gap, as for
+     * reservations).
+     */
+    @Override
+    public AutoCloseable onResetElsewhere(Runnable listener) {
+        if (replica == null) {
+            return () -> { };
+        }
+        String self = raft.self().name();
+        return replica.onReset(origin -> {
+            if (!origin.equals(self)) {
+                listener.run();
+            }
+        });
+    }
+
     /** Submits a change; completes with its answer once it is committed (and applied by the leader). */
     private CompletableFuture<Message> submit(Message entry) {
         return raft.write(group.get(), entry).thenApply(RaftNode.Committed::answer)
@@ -238,15 +269,28 @@ public final class ReplicatedVolume implements BlockVolume {
     }
 
     /**
-     * Submits a change and, on a node with a replica, waits until it is applied here too, because
-     * what it changed is read from local state next (reservations, conflict checks). A follower
-     * learns of the commit with the leader's next message, so this costs up to a heartbeat there.
+     * Submits a change that SCSI state on every node depends on (reservations, a reset) and
+     * answers once each replica has applied it: this one, and each other one through a read
+     * barrier addressed to it (it learns the commit index and applies that far). So a command the
+     * initiator sends next, through any portal, is checked against the new state. A replica that
+     * does not answer within {@link #APPLY_EVERYWHERE_WAIT} (down, partitioned) is not waited for;
+     * it applies the change before it serves again.
      */
-    private CompletableFuture<Message> submitAndApplyHere(Message entry) {
-        return raft.write(group.get(), entry).thenCompose(committed -> local()
-                        ? replica.applied(committed.index()).thenApply(ignored -> committed.answer())
-                        : CompletableFuture.completedFuture(committed.answer()))
-                .exceptionallyCompose(this::unavailable);
+    private CompletableFuture<Message> submitAndApplyEverywhere(Message entry) {
+        RaftGroup current = group.get();
+        return raft.write(current, entry).thenCompose(committed -> {
+            List<CompletableFuture<?>> applied = new ArrayList<>();
+            if (local()) {
+                applied.add(replica.applied(committed.index()));
+            }
+            for (String other : raft.others(current)) {
+                applied.add(raft.readFrom(current, other, VolumeEntry.query(VolumeEntry.BARRIER))
+                        .orTimeout(APPLY_EVERYWHERE_WAIT.toMillis(), TimeUnit.MILLISECONDS)
+                        .exceptionally(unreachable -> null));
+            }
+            return CompletableFuture.allOf(applied.toArray(CompletableFuture[]::new))
+                    .thenApply(ignored -> committed.answer());
+        }).exceptionallyCompose(this::unavailable);
     }
 
     /** Failures of the group (no quorum within the deadline, refused entries) as the SCSI layer knows them. */

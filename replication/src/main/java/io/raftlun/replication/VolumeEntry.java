@@ -5,6 +5,7 @@ import io.raftlun.blockstore.BlockStore;
 import io.raftlun.volume.Extent;
 import io.raftlun.volume.reservation.ReservationOutcome;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.ratis.protocol.Message;
@@ -25,6 +26,7 @@ final class VolumeEntry {
     static final byte UNMAP = 3;          // count, (lba, blocks)*
     static final byte COMPARE_AND_WRITE = 4; // lba, compare length, compare, write
     static final byte RESERVE = 5;        // reservation command
+    static final byte RESET = 6;          // name of the node the reset came through
 
     // queries
     static final byte BARRIER = 16;       // nothing: the caller reads its own replica afterwards
@@ -74,6 +76,11 @@ final class VolumeEntry {
         return message(bytes);
     }
 
+    static Message reset(String origin) {
+        byte[] node = origin.getBytes(StandardCharsets.UTF_8);
+        return message(ByteBuffer.allocate(1 + node.length).put(RESET).put(node).array());
+    }
+
     static Message query(byte kind, long... arguments) {
         ByteBuffer out = ByteBuffer.allocate(1 + 8 * arguments.length).put(kind);
         for (long argument : arguments) {
@@ -114,7 +121,7 @@ final class VolumeEntry {
         out.put((byte) outcome.result().ordinal()).putInt(outcome.asc()).putInt(outcome.fieldPointer())
                 .put((byte) (outcome.inCdb() ? 1 : 0)).putInt(outcome.unitAttentions().size());
         for (ReservationOutcome.UnitAttention ua : outcome.unitAttentions()) {
-            byte[] nexus = ua.nexus().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] nexus = ua.nexus().getBytes(StandardCharsets.UTF_8);
             if (out.remaining() < nexus.length + 8) {
                 ByteBuffer bigger = ByteBuffer.allocate(out.capacity() * 2 + nexus.length);
                 out.flip();
@@ -138,7 +145,7 @@ final class VolumeEntry {
             byte[] nexus = new byte[in.getInt()];
             in.get(nexus);
             attentions.add(new ReservationOutcome.UnitAttention(new String(nexus,
-                    java.nio.charset.StandardCharsets.UTF_8), in.getInt()));
+                    StandardCharsets.UTF_8), in.getInt()));
         }
         return new ReservationOutcome(result, asc, field, inCdb, attentions);
     }

@@ -9,13 +9,16 @@ import io.raftlun.volume.reservation.ReservationCommand;
 import io.raftlun.volume.reservation.Reservations;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import org.apache.ratis.proto.RaftProtos;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
@@ -55,6 +58,8 @@ public final class VolumeStateMachine extends BaseStateMachine {
     private final AtomicLong bytesSinceCheckpoint = new AtomicLong();
     private final AtomicBoolean checkpointAsked = new AtomicBoolean();
     private final LongAdder catchUpBytes = new LongAdder();
+    private final List<Consumer<String>> resetListeners =
+            new CopyOnWriteArrayList<>();
     /** Who waits for this replica to apply an index: index -> futures, completed in index order. */
     private final java.util.concurrent.ConcurrentSkipListMap<Long, List<CompletableFuture<Void>>> appliedWaiters =
             new java.util.concurrent.ConcurrentSkipListMap<>();
@@ -182,7 +187,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> waiter = new CompletableFuture<>();
-        appliedWaiters.computeIfAbsent(index, i -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(waiter);
+        appliedWaiters.computeIfAbsent(index, i -> new CopyOnWriteArrayList<>()).add(waiter);
         last = getLastAppliedTermIndex(); // applied meanwhile?
         if (last != null && last.getIndex() >= index) {
             completeWaiters(last.getIndex());
@@ -235,8 +240,22 @@ public final class VolumeStateMachine extends BaseStateMachine {
                     return VolumeEntry.outcome(reservations.apply(ReservationCommand.decode(command)));
                 }
             }
+            case VolumeEntry.RESET -> {
+                String origin = StandardCharsets.UTF_8.decode(in).toString();
+                resetListeners.forEach(listener -> listener.accept(origin));
+                return Message.EMPTY;
+            }
             default -> throw new IllegalStateException("unknown volume log entry kind " + kind);
         }
+    }
+
+    /**
+     * Tells {@code listener} the node each logical unit reset this replica applies came through,
+     * so its unit attention reaches the sessions of every node. Returns what unregisters it.
+     */
+    public AutoCloseable onReset(Consumer<String> listener) {
+        resetListeners.add(listener);
+        return () -> resetListeners.remove(listener);
     }
 
     private void askForCheckpoint() {

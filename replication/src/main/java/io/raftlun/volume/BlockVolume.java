@@ -71,6 +71,20 @@ public interface BlockVolume extends AutoCloseable {
     /** The current reservation state, for conflict checks and PERSISTENT RESERVE IN. */
     Reservations reservations();
 
+    /**
+     * A logical unit reset through this node, told to the other nodes serving the volume so their
+     * sessions see its unit attention too. Completes once they have it, or once the wait for an
+     * unreachable node ends. A volume no other node serves has no one to tell.
+     */
+    default CompletableFuture<Void> announceReset() {
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** Runs {@code listener} for every logical unit reset another node announced. Returns what unregisters it. */
+    default AutoCloseable onResetElsewhere(Runnable listener) {
+        return () -> { };
+    }
+
     @Override
     void close();
 }

@@ -160,6 +160,20 @@ class ReplicatedVolumeTest {
     }
 
     @Test
+    void aResetThroughOneNodeReachesTheOthersBeforeItCompletes() throws Exception {
+        startAll();
+        java.util.concurrent.atomic.AtomicInteger[] told = new java.util.concurrent.atomic.AtomicInteger[3];
+        for (int i = 0; i < 3; i++) {
+            told[i] = new java.util.concurrent.atomic.AtomicInteger();
+            replicas[i].volume.onResetElsewhere(told[i]::incrementAndGet);
+        }
+        replicas[1].volume.announceReset().join();
+        assertEquals(1, told[0].get(), "node 1 knew before the reset completed");
+        assertEquals(0, told[1].get(), "the announcing node raised its unit attentions itself");
+        assertEquals(1, told[2].get(), "node 3 knew before the reset completed");
+    }
+
+    @Test
     void aCorruptBlockIsRepairedFromAHealthyReplicaNeverReturned() throws Exception {
         startAll();
         replicas[0].volume.write(100, pattern(16, 5), false).join();

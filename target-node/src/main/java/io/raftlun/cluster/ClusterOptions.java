@@ -25,4 +25,13 @@ public record ClusterOptions(String id, List<RaftMember> members, int replicatio
                 .orElseThrow(() -> new IllegalArgumentException("node " + name + " is not a member of cluster " + id
                         + " (members: " + members.stream().map(RaftMember::name).toList() + ")"));
     }
+
+    /**
+     * The node's target portal group tag: its place in the member list, from 1. Each node is a
+     * target port of its own, so an initiator with a path through two nodes has two I_T nexuses
+     * (persistent reservations tell them apart) and ALUA can give each node's group its state.
+     */
+    public int portalGroupTag(String name) {
+        return members.indexOf(member(name)) + 1;
+    }
 }

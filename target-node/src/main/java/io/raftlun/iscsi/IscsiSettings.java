@@ -20,4 +20,8 @@ public record IscsiSettings(InetSocketAddress portal, int portalGroupTag, Durati
     public static IscsiSettings defaults(InetSocketAddress portal) {
         return new IscsiSettings(portal, 1, Duration.ofSeconds(5), Duration.ofSeconds(10));
     }
+
+    public IscsiSettings withPortalGroupTag(int tag) {
+        return new IscsiSettings(portal, tag, nopInInterval, nopInTimeout);
+    }
 }

@@ -4,6 +4,7 @@ import io.raftlun.admin.AdminServer;
 import io.raftlun.blockstore.NodeStorage;
 import io.raftlun.cluster.ClusterConfig;
 import io.raftlun.cluster.ClusterNode;
+import io.raftlun.cluster.ClusterOptions;
 import io.raftlun.iscsi.IscsiMetrics;
 import io.raftlun.iscsi.IscsiServer;
 import io.raftlun.iscsi.IscsiSettings;
@@ -77,7 +78,11 @@ public final class Node implements AutoCloseable {
                         () -> List.of(portalName(bound[0] == null ? options.portal() : bound[0].localAddress()) + ",1"));
             }
             prepare.accept(catalog);
-            IscsiServer iscsi = IscsiServer.start(IscsiSettings.defaults(options.portal()), catalog,
+            IscsiSettings portal = IscsiSettings.defaults(options.portal());
+            if (options.cluster() != null) {
+                portal = portal.withPortalGroupTag(options.cluster().portalGroupTag(options.name()));
+            }
+            IscsiServer iscsi = IscsiServer.start(portal, catalog,
                     new IscsiMetrics(metrics.registry()));
             bound[0] = iscsi;
             opened.add(0, iscsi); // closed first: initiators are logged out before storage goes
@@ -101,15 +106,17 @@ public final class Node implements AutoCloseable {
 
     /**
      * What SendTargets announces in a cluster: this node's portal first, then every other node's
-     * that announced itself (one portal group for now; ALUA port groups per node come with multipath).
+     * that announced itself, each with its node's portal group tag.
      */
     private static List<String> portals(ClusterNode cluster, IscsiServer bound, NodeOptions options) {
+        ClusterOptions members = options.cluster();
         String own = portalName(bound == null ? options.portal() : bound.localAddress());
         List<String> portals = new ArrayList<>();
-        portals.add(own + ",1");
+        portals.add(own + "," + members.portalGroupTag(options.name()));
         for (ClusterConfig.NodeInfo node : cluster.nodes()) {
-            if (!node.name().equals(options.name()) && node.portal() != null) {
-                portals.add(node.portal() + ",1");
+            if (!node.name().equals(options.name()) && node.portal() != null
+                    && members.members().stream().anyMatch(m -> m.name().equals(node.name()))) {
+                portals.add(node.portal() + "," + members.portalGroupTag(node.name()));
             }
         }
         return portals;

@@ -57,9 +57,15 @@ public final class BlockTarget implements ScsiTarget {
     public LogicalUnit removeUnit(long lun) {
         LogicalUnit removed = units.remove(lun);
         if (removed != null) {
+            removed.close();
             lunsChanged(lun);
         }
         return removed;
+    }
+
+    /** The target is no longer served: its LUNs stop listening to their volumes. */
+    public void close() {
+        units.values().forEach(LogicalUnit::close);
     }
 
     private void lunsChanged(long changed) {
@@ -163,19 +169,17 @@ public final class BlockTarget implements ScsiTarget {
     }
 
     @Override
-    public void reset(ItNexus nexus, Reset kind, long lun) {
-        switch (kind) {
+    public CompletableFuture<Void> reset(ItNexus nexus, Reset kind, long lun) {
+        return switch (kind) {
             case LOGICAL_UNIT_RESET -> {
                 LogicalUnit unit = units.get(lun);
-                if (unit != null) {
-                    unit.reset(nexus);
-                }
+                yield unit != null ? unit.reset() : CompletableFuture.completedFuture(null);
             }
-            case TARGET_RESET -> units.values().forEach(unit -> unit.reset(nexus));
-            case CLEAR_TASK_SET -> {
-                // Tasks are the transport's; CLEAR TASK SET leaves SCSI state as it is (SAM-5 7.5).
-            }
-        }
+            case TARGET_RESET -> CompletableFuture.allOf(units.values().stream()
+                    .map(LogicalUnit::reset).toArray(CompletableFuture[]::new));
+            // Tasks are the transport's; CLEAR TASK SET leaves SCSI state as it is (SAM-5 7.5).
+            case CLEAR_TASK_SET -> CompletableFuture.completedFuture(null);
+        };
     }
 
     @Override

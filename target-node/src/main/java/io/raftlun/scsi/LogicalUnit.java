@@ -3,13 +3,18 @@ package io.raftlun.scsi;
 import io.raftlun.volume.BlockVolume;
 import java.util.ArrayDeque;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One LUN of a target: a disk over a volume, and the state SCSI keeps per logical unit: pending
  * unit attentions per I_T nexus, the RESERVE(6) holder, the caching mode page.
  */
-public final class LogicalUnit {
+public final class LogicalUnit implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(LogicalUnit.class);
 
     private final long lun;
     private final BlockVolume volume;
@@ -18,6 +23,7 @@ public final class LogicalUnit {
     private final Map<ItNexus, ArrayDeque<Sense>> unitAttentions = new ConcurrentHashMap<>();
     private volatile ItNexus reservedBy;
     private volatile boolean writeCacheEnabled;
+    private final AutoCloseable resetsElsewhere;
 
     public LogicalUnit(long lun, BlockVolume volume, LunIdentity identity, boolean readOnly) {
         this.lun = lun;
@@ -25,6 +31,7 @@ public final class LogicalUnit {
         this.identity = identity;
         this.readOnly = readOnly;
         this.writeCacheEnabled = volume.writeCacheEnabled();
+        this.resetsElsewhere = volume.onResetElsewhere(this::resetHere);
     }
 
     public long lun() {
@@ -144,10 +151,29 @@ public final class LogicalUnit {
         }
     }
 
-    /** Logical unit and target resets release RESERVE(6) and tell everyone else (SAM-5 6.3). */
-    void reset(ItNexus by) {
+    /**
+     * A logical unit or target reset: RESERVE(6) released, and a unit attention for every I_T
+     * nexus, the issuer's too (SAM-5 6.3.3), here at once and on the other nodes serving the
+     * volume before the future completes, so a multipath initiator learns of it on every path.
+     */
+    CompletableFuture<Void> reset() {
+        resetHere();
+        return volume.announceReset();
+    }
+
+    private void resetHere() {
         reservedBy = null;
-        unitAttentionForOthers(by, Sense.BUS_DEVICE_RESET);
+        unitAttentionForOthers(null, Sense.BUS_DEVICE_RESET);
+    }
+
+    /** The LUN is no longer served: it stops listening to its volume. */
+    @Override
+    public void close() {
+        try {
+            resetsElsewhere.close();
+        } catch (Exception e) {
+            log.warn("LUN {}: could not stop listening to volume {}: {}", lun, volume.name(), e.toString());
+        }
     }
 
     /** The I_T nexus as persistent reservations name it. */

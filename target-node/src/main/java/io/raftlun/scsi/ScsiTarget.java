@@ -21,11 +21,12 @@ public interface ScsiTarget {
     boolean hasLun(long lun);
 
     /**
-     * A task management function from {@code nexus} that resets state: unit attentions for the
-     * other nexuses, RESERVE(6) released on reset (SPC-4 5.13). Aborting the tasks themselves is
-     * the transport's part.
+     * A task management function from {@code nexus} that resets state: unit attentions for every
+     * nexus on every node serving the logical unit, RESERVE(6) released (SPC-4 5.13). Completes
+     * when that is done, then the function is complete. Aborting the tasks themselves is the
+     * transport's part.
      */
-    void reset(ItNexus nexus, Reset kind, long lun);
+    CompletableFuture<Void> reset(ItNexus nexus, Reset kind, long lun);
 
     /** A new I_T nexus: it sees a POWER ON, RESET OR BUS DEVICE RESET unit attention first. */
     void nexusOpened(ItNexus nexus);

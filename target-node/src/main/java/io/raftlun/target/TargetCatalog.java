@@ -100,14 +100,14 @@ public final class TargetCatalog implements TargetDirectory {
     private void serve(TargetConfig next) {
         for (Integer tid : List.copyOf(served.keySet())) {
             if (next.target(tid).isEmpty()) {
-                served.remove(tid);
+                served.remove(tid).scsi.close();
                 log.info("target {} removed", tid);
             }
         }
         for (TargetConfig.Target target : next.targets()) {
             Served current = served.get(target.tid());
             if (current != null && !current.settings.iqn().equals(target.iqn())) {
-                served.remove(target.tid()); // renamed: a different target to initiators
+                served.remove(target.tid()).scsi.close(); // renamed: a different target to initiators
                 current = null;
             }
             if (current == null) {

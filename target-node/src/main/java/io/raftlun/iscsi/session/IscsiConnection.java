@@ -52,6 +52,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -654,36 +655,59 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private void taskManagement(TaskManagementRequest request) {
         int function = request.function();
         long lun = LunAddress.decode(request.lunField());
-        int response;
+        CompletableFuture<Integer> response;
         if (discovery) {
-            response = TaskManagementResponse.FUNCTION_REJECTED;
+            response = done(TaskManagementResponse.FUNCTION_REJECTED);
         } else {
             response = switch (function) {
-                case TaskManagementRequest.ABORT_TASK -> abortTask(request);
+                case TaskManagementRequest.ABORT_TASK -> done(abortTask(request));
                 case TaskManagementRequest.ABORT_TASK_SET, TaskManagementRequest.CLEAR_TASK_SET,
                         TaskManagementRequest.LOGICAL_UNIT_RESET -> {
                     if (!target.scsi().hasLun(lun)) {
-                        yield TaskManagementResponse.LUN_DOES_NOT_EXIST;
+                        yield done(TaskManagementResponse.LUN_DOES_NOT_EXIST);
                     }
                     abortWhere(task -> task.lun == lun);
-                    if (function == TaskManagementRequest.CLEAR_TASK_SET) {
-                        target.scsi().reset(nexus, ScsiTarget.Reset.CLEAR_TASK_SET, lun);
-                    } else if (function == TaskManagementRequest.LOGICAL_UNIT_RESET) {
-                        target.scsi().reset(nexus, ScsiTarget.Reset.LOGICAL_UNIT_RESET, lun);
+                    if (function == TaskManagementRequest.ABORT_TASK_SET) {
+                        yield done(TaskManagementResponse.FUNCTION_COMPLETE);
                     }
-                    yield TaskManagementResponse.FUNCTION_COMPLETE;
+                    yield complete(target.scsi().reset(nexus, function == TaskManagementRequest.CLEAR_TASK_SET
+                            ? ScsiTarget.Reset.CLEAR_TASK_SET : ScsiTarget.Reset.LOGICAL_UNIT_RESET, lun));
                 }
                 case TaskManagementRequest.TARGET_WARM_RESET, TaskManagementRequest.TARGET_COLD_RESET -> {
                     abortWhere(task -> true);
-                    target.scsi().reset(nexus, ScsiTarget.Reset.TARGET_RESET, lun);
-                    yield TaskManagementResponse.FUNCTION_COMPLETE;
+                    yield complete(target.scsi().reset(nexus, ScsiTarget.Reset.TARGET_RESET, lun));
                 }
-                case TaskManagementRequest.TASK_REASSIGN -> TaskManagementResponse.REASSIGNMENT_NOT_SUPPORTED;
-                default -> TaskManagementResponse.FUNCTION_NOT_SUPPORTED;
+                case TaskManagementRequest.TASK_REASSIGN -> done(TaskManagementResponse.REASSIGNMENT_NOT_SUPPORTED);
+                default -> done(TaskManagementResponse.FUNCTION_NOT_SUPPORTED);
             };
         }
+        // A reset completes once every node serving the LUN has raised its unit attention.
+        response.whenComplete((outcome, failure) -> ctx.executor().execute(
+                () -> taskManagementDone(request, function, lun,
+                        failure == null ? outcome : TaskManagementResponse.FUNCTION_REJECTED)));
+    }
+
+    private static CompletableFuture<Integer> done(int response) {
+        return CompletableFuture.completedFuture(response);
+    }
+
+    /** FUNCTION COMPLETE once the reset is done; a reset the cluster could not carry out failed. */
+    private CompletableFuture<Integer> complete(CompletableFuture<Void> reset) {
+        return reset.handle((ignored, failure) -> {
+            if (failure != null) {
+                log.warn("{}: reset could not be announced to the other nodes: {}", describePeer(), failure.toString());
+                return TaskManagementResponse.FUNCTION_REJECTED;
+            }
+            return TaskManagementResponse.FUNCTION_COMPLETE;
+        });
+    }
+
+    private void taskManagementDone(TaskManagementRequest request, int function, long lun, int response) {
         log.info("{}: task management function {} on LUN {}: response {}", describePeer(), function, lun, response);
         metrics.taskManagement(function, response);
+        if (!ctx.channel().isActive()) {
+            return;
+        }
         ChannelFutureListener after = function == TaskManagementRequest.TARGET_COLD_RESET
                 && response == TaskManagementResponse.FUNCTION_COMPLETE ? ChannelFutureListener.CLOSE : null;
         var written = ctx.writeAndFlush(TaskManagementResponse.of(response, request.initiatorTaskTag(), nextStatus()));

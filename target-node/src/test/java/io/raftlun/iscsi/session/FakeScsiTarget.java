@@ -56,8 +56,9 @@ final class FakeScsiTarget implements ScsiTarget {
     }
 
     @Override
-    public void reset(ItNexus nexus, Reset kind, long lun) {
+    public CompletableFuture<Void> reset(ItNexus nexus, Reset kind, long lun) {
         events.add(kind + ":" + lun);
+        return CompletableFuture.completedFuture(null);
     }
 
     @Override
