@@ -123,6 +123,10 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(MAX_ENTRY_BYTES + 8));
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(4L * MAX_ENTRY_BYTES));
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        // Composed appends make a follower start writing one appendEntries batch only after the
+        // previous one is fsynced: one fsync per batch, none shared. Off, the log worker groups
+        // them (measured, three replicas in one JVM: 4 KiB QD1 write ~5 ms instead of ~8, QD32 1.5x).
+        RaftServerConfigKeys.Log.setAppendEntriesComposeEnabled(p, false);
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 65536);
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, 3 * election),

@@ -82,8 +82,8 @@ final class Report {
                 md.append(' ').append(format(median(t, m.metric()))).append(" |");
             }
             for (String t : contenders) {
-                md.append(' ').append(String.format(Locale.ROOT, "%.2f×", ratio(t, m.metric(), m.higherIsBetter())))
-                        .append(" |");
+                double r = ratio(t, m.metric(), m.higherIsBetter());
+                md.append(' ').append(Double.isNaN(r) ? "–" : String.format(Locale.ROOT, "%.2f×", r)).append(" |");
             }
             md.append('\n');
         }
