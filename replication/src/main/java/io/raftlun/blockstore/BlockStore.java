@@ -130,13 +130,18 @@ public final class BlockStore implements AutoCloseable {
                 out.setZero(offset, blockSize);
                 continue;
             }
-            crc.reset();
-            crc.update(out.nioBuffer(offset, blockSize));
-            if ((int) crc.getValue() != entry.crc(inChunk)) {
+            if (crcOf(crc, out, offset, blockSize) != entry.crc(inChunk)) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** The CRC32C of one block of {@code buf} at {@code offset}, as the block map records it. */
+    private static int crcOf(CRC32C crc, ByteBuf buf, int offset, int blockSize) {
+        crc.reset();
+        crc.update(buf.nioBuffer(offset, blockSize));
+        return (int) crc.getValue();
     }
 
     private void readFile(ByteBuf out, int outOffset, long lba, int blocks) {
@@ -336,9 +341,8 @@ public final class BlockStore implements AutoCloseable {
                 writeFile(blocks, from);
                 CRC32C crc = new CRC32C();
                 for (long block = from; block < to; block++) {
-                    crc.reset();
-                    crc.update(blocks.nioBuffer(blocks.readerIndex() + (int) (block - from) * blockSize, blockSize));
-                    entry.allocate((int) (block % ChunkEntry.BLOCKS), (int) crc.getValue());
+                    entry.allocate((int) (block % ChunkEntry.BLOCKS),
+                            crcOf(crc, blocks, blocks.readerIndex() + (int) (block - from) * blockSize, blockSize));
                 }
             } else {
                 for (long block = from; block < to; block++) {
@@ -476,15 +480,11 @@ public final class BlockStore implements AutoCloseable {
                     }
                     current.clear().writerIndex(blockSize);
                     readFile(current, 0, block, 1);
-                    crc.reset();
-                    crc.update(current.nioBuffer(0, blockSize));
-                    if ((int) crc.getValue() == entry.crc(inChunk)) {
+                    if (crcOf(crc, current, 0, blockSize) == entry.crc(inChunk)) {
                         continue; // healthy here
                     }
                     int offset = healthy.readerIndex() + (int) (block - lba) * blockSize;
-                    crc.reset();
-                    crc.update(healthy.nioBuffer(offset, blockSize));
-                    if ((int) crc.getValue() != entry.crc(inChunk)) {
+                    if (crcOf(crc, healthy, offset, blockSize) != entry.crc(inChunk)) {
                         continue; // the other copy is no better
                     }
                     writeFile(healthy.slice(offset, blockSize), block);

@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -127,8 +126,7 @@ public final class ReplicatedVolume implements BlockVolume {
      * map), and read again. Still corrupt after every replica was asked: the MEDIUM ERROR stands.
      */
     private CompletableFuture<ByteBuf> repairThenRead(BlockStore store, long lba, int blocks, Throwable failure) {
-        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
+        Throwable cause = VolumeException.cause(failure);
         if (!(cause instanceof VolumeException e) || e.kind() != VolumeException.Kind.MEDIUM_ERROR) {
             return CompletableFuture.failedFuture(cause);
         }
@@ -295,8 +293,7 @@ public final class ReplicatedVolume implements BlockVolume {
 
     /** Failures of the group (no quorum within the deadline, refused entries) as the SCSI layer knows them. */
     private <T> CompletableFuture<T> unavailable(Throwable failure) {
-        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
+        Throwable cause = VolumeException.cause(failure);
         if (cause instanceof VolumeException) {
             return CompletableFuture.failedFuture(cause);
         }

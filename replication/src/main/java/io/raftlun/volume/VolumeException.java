@@ -1,5 +1,7 @@
 package io.raftlun.volume;
 
+import java.util.concurrent.CompletionException;
+
 /**
  * A volume could not do what was asked. The SCSI layer turns the {@link Kind} into sense data,
  * so a failing volume never reaches an initiator as a dropped command.
@@ -33,6 +35,15 @@ public class VolumeException extends RuntimeException {
 
     public Kind kind() {
         return kind;
+    }
+
+    /**
+     * What a volume's future failed with, without the {@link CompletionException}
+     * a dependent stage wraps it in.
+     */
+    public static Throwable cause(Throwable failure) {
+        return failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
     }
 
     /** Throws {@link Kind#OUT_OF_RANGE} unless blocks {@code [lba, lba + blocks)} lie within the volume. */

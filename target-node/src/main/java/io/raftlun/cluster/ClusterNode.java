@@ -1,5 +1,6 @@
 package io.raftlun.cluster;
 
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.raftlun.blockstore.NodeStorage;
 import io.raftlun.blockstore.VolumeRecord;
 import io.raftlun.consensus.MetaStateMachine;
@@ -58,8 +59,9 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     private final RaftGroup metaGroup;
     private final Map<String, VolumeStateMachine> replicas = new ConcurrentHashMap<>();
     private final Map<String, ClusterConfig.NodeInfo> nodes = new ConcurrentHashMap<>();
-    private final ExecutorService reconciler = Executors.newSingleThreadExecutor(daemon("cluster-reconcile"));
-    private final ExecutorService io = Executors.newFixedThreadPool(4, daemon("volume-io"));
+    private final ExecutorService reconciler = Executors.newSingleThreadExecutor(
+            new DefaultThreadFactory("cluster-reconcile", true));
+    private final ExecutorService io = Executors.newFixedThreadPool(4, new DefaultThreadFactory("volume-io", true));
     private final MetaStateMachine meta;
     private volatile RaftNode raft;
     private volatile Versioned<ClusterConfig> config = new Versioned<>(ClusterConfig.empty(), 0);
@@ -349,13 +351,5 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
             raft.close();
         }
         io.shutdownNow();
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
-        return runnable -> {
-            Thread thread = new Thread(runnable, name);
-            thread.setDaemon(true);
-            return thread;
-        };
     }
 }

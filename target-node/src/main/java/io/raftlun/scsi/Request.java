@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.raftlun.volume.VolumeException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 /** A command being executed against one logical unit, with the ways a handler may finish it. */
 final class Request {
@@ -83,8 +82,7 @@ final class Request {
 
     /** The sense for a volume failure: what the initiator can make of it. */
     static ScsiResult failure(Throwable failure, long bytes) {
-        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
+        Throwable cause = VolumeException.cause(failure);
         if (cause instanceof VolumeException volume) {
             Sense sense = switch (volume.kind()) {
                 case OUT_OF_RANGE -> Sense.illegalRequest(Sense.LBA_OUT_OF_RANGE);
