@@ -18,6 +18,7 @@ import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.grpc.GrpcFactory;
+import org.apache.ratis.proto.RaftProtos;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.Message;
@@ -26,6 +27,7 @@ import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
@@ -199,6 +201,84 @@ public final class RaftNode implements AutoCloseable {
         try {
             return server.getDivision(group).getInfo().isLeader();
         } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** A group this node led, and where its leadership went: the new leader, or null if nobody took it. */
+    public record HandOver(RaftGroupId group, String newLeader, long millis, String problem) {
+    }
+
+    /**
+     * Hands the leadership of every group this node leads to a follower, the one heard from most
+     * recently first (Ratis waits until it has the whole log, then has it start an election at
+     * once: no election timeout passes). For planned maintenance: afterwards this node only
+     * follows, so stopping it costs the initiators no election. Each group gets {@code timeout}.
+     */
+    public List<HandOver> handOverLeadership(Duration timeout) {
+        List<CompletableFuture<HandOver>> handOvers = new java.util.ArrayList<>();
+        for (RaftGroupId group : server.getGroupIds()) {
+            if (isLeader(group)) {
+                handOvers.add(CompletableFuture.supplyAsync(() -> handOver(group, timeout), submitters));
+            }
+        }
+        return handOvers.stream().map(CompletableFuture::join).toList();
+    }
+
+    private HandOver handOver(RaftGroupId group, Duration timeout) {
+        long start = System.nanoTime();
+        String problem = "no follower";
+        for (String follower : followersByLastContact(group)) {
+            long left = timeout.toMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            if (left <= 0) {
+                break;
+            }
+            try {
+                RaftClientReply reply = server.transferLeadershipAsync(new TransferLeadershipRequest(clientId,
+                        settings.self().peerId(), group, callIds.incrementAndGet(), RaftPeerId.valueOf(follower),
+                        left)).get(left + 1000, TimeUnit.MILLISECONDS);
+                if (reply.isSuccess()) {
+                    return new HandOver(group, follower, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), null);
+                }
+                problem = follower + ": " + reply.getException();
+            } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                problem = follower + ": " + e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                problem = "interrupted";
+                break;
+            }
+        }
+        return new HandOver(group, null, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), problem);
+    }
+
+    /**
+     * The followers of a group this node leads that answered within an election timeout, the most
+     * recently heard from first (one that is down would only run the hand-over into its timeout).
+     */
+    private List<String> followersByLastContact(RaftGroupId group) {
+        long recent = settings.electionTimeout().toMillis();
+        try {
+            return server.getDivision(group).getInfo().getRoleInfoProto().getLeaderInfo().getFollowerInfoList()
+                    .stream()
+                    .filter(follower -> follower.getLastRpcElapsedTimeMs() < recent)
+                    .sorted(java.util.Comparator.comparingLong(RaftProtos.ServerRpcProto::getLastRpcElapsedTimeMs))
+                    .map(follower -> follower.getId().getId().toStringUtf8())
+                    .toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * Asks the leader of {@code group} to hand its leadership to this node (which it does once
+     * this node has its whole log). Blocks up to about {@code timeout}; true if this node leads.
+     */
+    public boolean takeLeadership(RaftGroup group, Duration timeout) {
+        try {
+            return client(group).admin().transferLeadership(settings.self().peerId(), timeout.toMillis()).isSuccess();
+        } catch (IOException | RuntimeException e) {
+            log.debug("taking the leadership of {}: {}", group.getGroupId(), e.toString());
             return false;
         }
     }

@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 @Command(name = "cluster", mixinStandardHelpOptions = true,
         description = {"Starts, shows or stops a cluster of nodes on this machine.", "",
             "The cluster lives in a directory: --dir, or $RAFTLUN_DIR (default ./run/demo)."},
-        subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class})
+        subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class,
+            ClusterCommand.Drain.class})
 public final class ClusterCommand implements Runnable {
 
     @Override
@@ -195,6 +196,53 @@ public final class ClusterCommand implements Runnable {
                     System.out.println("           " + node.get("error"));
                 }
             }
+        }
+    }
+
+    @Command(name = "drain", mixinStandardHelpOptions = true,
+            description = {"Moves every leadership off a node, for maintenance.", "",
+                "The node hands the leadership of each Raft group it leads (the cluster's meta group",
+                "and volumes) to an up-to-date follower, without waiting for an election timeout.",
+                "Initiators keep their sessions: multipath ones see the optimized path move to the",
+                "new leader's node (ALUA); I/O through the drained node goes on, forwarded. Stopping",
+                "a node (SIGTERM, 'cluster down') drains it first by itself.",
+                "",
+                "Example: raftlun cluster drain node1 && kill $(cat DIR/node1/node.pid)"},
+            footer = {"", "Exit status: 0 when the node leads no group any more, 1 if a group found no follower "
+                    + "to take it (the output says which), 2 on bad input."})
+    static final class Drain implements Callable<Integer> {
+        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
+        Path dir;
+
+        @picocli.CommandLine.Parameters(paramLabel = "NODE", description = "The node to drain (e.g. node1).")
+        String node;
+
+        @Override
+        public Integer call() throws Exception {
+            LocalCluster cluster = open(dir);
+            LocalCluster.Member member = cluster.members().stream().filter(m -> m.name().equals(node)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no node " + node + " in " + cluster.dir()
+                            + " (nodes: " + cluster.members().stream().map(LocalCluster.Member::name).toList() + ")"));
+            if (cluster.process(member).isEmpty()) {
+                throw new IllegalArgumentException("node " + node + " is not running");
+            }
+            Map<?, ?> answer = cluster.post(member, "/api/drain", java.time.Duration.ofSeconds(60));
+            List<?> handedOver = (List<?>) answer.get("handedOver");
+            boolean all = true;
+            for (Object h : handedOver) {
+                Map<?, ?> group = (Map<?, ?>) h;
+                if (group.get("newLeader") != null) {
+                    System.out.println(node + ": " + group.get("group") + " now led by " + group.get("newLeader")
+                            + " (" + group.get("millis") + " ms)");
+                } else {
+                    all = false;
+                    System.out.println(node + ": " + group.get("group") + " still led here: " + group.get("problem"));
+                }
+            }
+            if (handedOver.isEmpty()) {
+                System.out.println(node + " leads no group");
+            }
+            return all ? 0 : 1;
         }
     }
 }

@@ -274,11 +274,22 @@ public final class LocalCluster {
 
     /** GET on a member's admin API, with the cluster token; the JSON body. */
     Map<?, ?> get(Member member, String path) throws IOException, InterruptedException {
+        return call(member, "GET", path, Duration.ofSeconds(5));
+    }
+
+    /** POST (no body) on a member's admin API, with the cluster token; the JSON body. */
+    Map<?, ?> post(Member member, String path, Duration timeout) throws IOException, InterruptedException {
+        return call(member, "POST", path, timeout);
+    }
+
+    private Map<?, ?> call(Member member, String method, String path, Duration timeout)
+            throws IOException, InterruptedException {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         HttpRequest request;
         try {
             request = HttpRequest.newBuilder(new URI("http://" + member.admin() + path))
-                    .timeout(Duration.ofSeconds(5)).header("Authorization", "Bearer " + token()).GET().build();
+                    .timeout(timeout).header("Authorization", "Bearer " + token())
+                    .method(method, HttpRequest.BodyPublishers.noBody()).build();
         } catch (URISyntaxException e) {
             throw new IOException("bad admin address " + member.admin(), e);
         }

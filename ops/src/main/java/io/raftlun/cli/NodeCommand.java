@@ -79,7 +79,7 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
 
     @Override
     public Integer call() throws Exception {
-        NodeConfigFile file = config == null ? new NodeConfigFile(null, null, null, null, null, null)
+        NodeConfigFile file = config == null ? new NodeConfigFile(null, null, null, null, null, null, null)
                 : ConfigFiles.read(config, NodeConfigFile.class);
         String dir = dataDir != null ? dataDir.toString() : file.dataDir();
         if (dir == null) {
@@ -92,7 +92,7 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
                         IscsiSettings.DEFAULT_PORT),
                 Addresses.parse(admin != null ? admin : file.admin() != null ? file.admin() : "127.0.0.1",
                         NodeOptions.DEFAULT_ADMIN_PORT),
-                file.cluster() == null ? null : file.cluster().options());
+                file.cluster() == null ? null : file.cluster().options(), file.floatingDevice());
         if (options.cluster() != null) {
             options.cluster().member(options.name()); // a node of a cluster must be one of its members
         }

@@ -1,6 +1,7 @@
 package io.raftlun.cli;
 
 import io.raftlun.cluster.ClusterOptions;
+import io.raftlun.cluster.FloatingPortal;
 import io.raftlun.consensus.RaftMember;
 import io.raftlun.target.TargetConfig;
 import java.time.Duration;
@@ -18,9 +19,16 @@ import java.util.List;
  * @param admin   admin API and /metrics, HOST[:PORT] (default 127.0.0.1:9260)
  * @param targets targets, LUNs, ACLs and accounts to serve
  * @param cluster the cluster this node belongs to, or null for a node on its own
+ * @param floatingDevice the interface for the cluster's floating portal (default: the one carrying
+ *                this node's portal address)
  */
 public record NodeConfigFile(String name, String dataDir, String portal, String admin, TargetConfig targets,
-                             Cluster cluster) {
+                             Cluster cluster, String floatingDevice) {
+
+    public NodeConfigFile(String name, String dataDir, String portal, String admin, TargetConfig targets,
+                          Cluster cluster) {
+        this(name, dataDir, portal, admin, targets, cluster, null);
+    }
 
     /**
      * A cluster, the same on every node.
@@ -29,8 +37,15 @@ public record NodeConfigFile(String name, String dataDir, String portal, String 
      * @param members             every node: name and Raft address HOST:PORT
      * @param replicationFactor   replicas per new volume (default 3)
      * @param electionTimeoutMs   Raft's shortest election timeout (default 1000)
+     * @param floatingPortal      ADDRESS/PREFIX the cluster's leader holds for single-path initiators
+     *                            (optional; needs root or CAP_NET_ADMIN and CAP_NET_RAW)
      */
-    public record Cluster(String id, List<Member> members, Integer replicationFactor, Integer electionTimeoutMs) {
+    public record Cluster(String id, List<Member> members, Integer replicationFactor, Integer electionTimeoutMs,
+                          String floatingPortal) {
+
+        public Cluster(String id, List<Member> members, Integer replicationFactor, Integer electionTimeoutMs) {
+            this(id, members, replicationFactor, electionTimeoutMs, null);
+        }
 
         public record Member(String name, String raft) {
         }
@@ -50,7 +65,8 @@ public record NodeConfigFile(String name, String dataDir, String portal, String 
             }).toList();
             return new ClusterOptions(id, raft,
                     replicationFactor == null ? ClusterOptions.DEFAULT_REPLICATION_FACTOR : replicationFactor,
-                    Duration.ofMillis(electionTimeoutMs == null ? 1000 : electionTimeoutMs));
+                    Duration.ofMillis(electionTimeoutMs == null ? 1000 : electionTimeoutMs),
+                    floatingPortal == null ? null : FloatingPortal.Address.parse(floatingPortal));
         }
     }
 }

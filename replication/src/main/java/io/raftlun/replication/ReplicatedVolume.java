@@ -260,6 +260,17 @@ public final class ReplicatedVolume implements BlockVolume {
         });
     }
 
+    /** The leader as this node's replica knows it; a node without a replica does not follow the group. */
+    @Override
+    public String leaderNode() {
+        return replica == null ? null : raft.leader(group.get().getGroupId()).orElse(null);
+    }
+
+    @Override
+    public AutoCloseable onLeaderChange(Runnable listener) {
+        return replica == null ? () -> { } : replica.onLeaderChange(listener);
+    }
+
     /** Submits a change; completes with its answer once it is committed (and applied by the leader). */
     private CompletableFuture<Message> submit(Message entry) {
         return raft.write(group.get(), entry).thenApply(RaftNode.Committed::answer)

@@ -23,6 +23,8 @@ import org.apache.ratis.proto.RaftProtos;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SnapshotManagementRequest;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
@@ -58,8 +60,8 @@ public final class VolumeStateMachine extends BaseStateMachine {
     private final AtomicLong bytesSinceCheckpoint = new AtomicLong();
     private final AtomicBoolean checkpointAsked = new AtomicBoolean();
     private final LongAdder catchUpBytes = new LongAdder();
-    private final List<Consumer<String>> resetListeners =
-            new CopyOnWriteArrayList<>();
+    private final List<Consumer<String>> resetListeners = new CopyOnWriteArrayList<>();
+    private final List<Runnable> leaderListeners = new CopyOnWriteArrayList<>();
     /** Who waits for this replica to apply an index: index -> futures, completed in index order. */
     private final java.util.concurrent.ConcurrentSkipListMap<Long, List<CompletableFuture<Void>>> appliedWaiters =
             new java.util.concurrent.ConcurrentSkipListMap<>();
@@ -256,6 +258,17 @@ public final class VolumeStateMachine extends BaseStateMachine {
     public AutoCloseable onReset(Consumer<String> listener) {
         resetListeners.add(listener);
         return () -> resetListeners.remove(listener);
+    }
+
+    /** Runs {@code listener} whenever this replica learns of a new leader (never for "no leader"). */
+    public AutoCloseable onLeaderChange(Runnable listener) {
+        leaderListeners.add(listener);
+        return () -> leaderListeners.remove(listener);
+    }
+
+    @Override
+    public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
+        leaderListeners.forEach(Runnable::run);
     }
 
     private void askForCheckpoint() {

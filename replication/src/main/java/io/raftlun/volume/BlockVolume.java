@@ -85,6 +85,20 @@ public interface BlockVolume extends AutoCloseable {
         return () -> { };
     }
 
+    /**
+     * The node that orders this volume's writes (its Raft leader) as this node last heard, or null
+     * when none is known or the volume has no other node. ALUA reports that node's port group as
+     * the optimized path.
+     */
+    default String leaderNode() {
+        return null;
+    }
+
+    /** Runs {@code listener} each time this node learns of a new leader. Returns what unregisters it. */
+    default AutoCloseable onLeaderChange(Runnable listener) {
+        return () -> { };
+    }
+
     @Override
     void close();
 }

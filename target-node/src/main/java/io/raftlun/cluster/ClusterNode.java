@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +32,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.apache.ratis.protocol.RaftGroup;
@@ -64,6 +66,8 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     private final ExecutorService io = Executors.newFixedThreadPool(4, new DefaultThreadFactory("volume-io", true));
     private final MetaStateMachine meta;
     private volatile RaftNode raft;
+    private final AtomicBoolean takingLeaderships = new AtomicBoolean();
+    private volatile long nextLeadershipTake;
     private volatile Versioned<ClusterConfig> config = new Versioned<>(ClusterConfig.empty(), 0);
     private volatile Consumer<TargetStore.Versioned> onTargets = targets -> { };
 
@@ -305,6 +309,70 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                 ? ensureReplica(lun.volume(), placement) : null; // the reconciler joins its group
         return new ReplicatedVolume(lun.volume(), lun.blockSize(), lun.sizeBytes() / lun.blockSize(), raft,
                 () -> groupOf(RaftGroups.volume(lun.volume())), replica, io);
+    }
+
+    // ---------------------------------------------------------------- maintenance
+
+    /**
+     * Hands the leadership of every group this node leads (the meta group, volumes) to a
+     * follower, for maintenance: I/O moves to the new leaders with no election timeout, and ALUA
+     * makes their ports the optimized paths. Each entry names the group ("meta" or the volume),
+     * where its leadership went (null: nowhere) and how long that took.
+     */
+    public List<Map<String, Object>> drain(Duration timeout) {
+        Map<RaftGroupId, String> names = new HashMap<>();
+        names.put(metaGroup.getGroupId(), "meta");
+        config.value().volumes().keySet().forEach(volume -> names.put(RaftGroups.volume(volume), volume));
+        List<Map<String, Object>> handedOver = new ArrayList<>();
+        for (RaftNode.HandOver handOver : raft.handOverLeadership(timeout)) {
+            Map<String, Object> h = new LinkedHashMap<>();
+            h.put("group", names.getOrDefault(handOver.group(), handOver.group().toString()));
+            h.put("newLeader", handOver.newLeader());
+            h.put("millis", handOver.millis());
+            if (handOver.problem() != null) {
+                h.put("problem", handOver.problem());
+            }
+            handedOver.add(h);
+            log.info("leadership of {} {}", h.get("group"), handOver.newLeader() != null
+                    ? "handed to " + handOver.newLeader() + " in " + handOver.millis() + " ms"
+                    : "kept: " + handOver.problem());
+        }
+        return handedOver;
+    }
+
+    /** True while this node leads the cluster's meta group (and so holds the floating portal). */
+    public boolean leadsMeta() {
+        return raft.isLeader(metaGroup.getGroupId());
+    }
+
+    /**
+     * Brings here the leadership of every volume this node has a replica of, in the background
+     * and at most every few seconds: the floating portal's holder then serves single-path
+     * initiators without a forwarding hop.
+     */
+    public void leadVolumesHere() {
+        long now = System.currentTimeMillis();
+        if (now < nextLeadershipTake || !takingLeaderships.compareAndSet(false, true)) {
+            return;
+        }
+        nextLeadershipTake = now + 3000;
+        try {
+            io.execute(() -> {
+                try {
+                    for (String volume : config.value().volumes().keySet()) {
+                        RaftGroupId id = RaftGroups.volume(volume);
+                        if (raft.hasGroup(id) && !raft.isLeader(id) && raft.leader(id).isPresent()
+                                && raft.takeLeadership(groupOf(id), Duration.ofSeconds(3))) {
+                            log.info("volume {} now led here, with the floating portal", volume);
+                        }
+                    }
+                } finally {
+                    takingLeaderships.set(false);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            takingLeaderships.set(false); // closing
+        }
     }
 
     // ---------------------------------------------------------------- status

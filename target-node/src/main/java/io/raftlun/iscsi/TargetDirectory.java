@@ -16,6 +16,74 @@ public interface TargetDirectory {
     /** Incoming CHAP accounts for discovery sessions (empty: discovery needs no authentication). */
     List<ChapAccount> discoveryAccounts();
 
+    /**
+     * The same targets, with SendTargets announcing {@code portal} only: what a second portal of
+     * the node (the floating one) tells an initiator that knows just that address.
+     */
+    default TargetDirectory announcing(String portal) {
+        TargetDirectory all = this;
+        return new TargetDirectory() {
+            @Override
+            public Optional<IscsiTarget> find(String targetName) {
+                return all.find(targetName).map(this::announced);
+            }
+
+            @Override
+            public List<IscsiTarget> all() {
+                return all.all().stream().map(this::announced).toList();
+            }
+
+            @Override
+            public List<ChapAccount> discoveryAccounts() {
+                return all.discoveryAccounts();
+            }
+
+            private IscsiTarget announced(IscsiTarget target) {
+                return new IscsiTarget() {
+                    @Override
+                    public int tid() {
+                        return target.tid();
+                    }
+
+                    @Override
+                    public String name() {
+                        return target.name();
+                    }
+
+                    @Override
+                    public String alias() {
+                        return target.alias();
+                    }
+
+                    @Override
+                    public boolean admits(String initiatorName, InetAddress initiatorAddress) {
+                        return target.admits(initiatorName, initiatorAddress);
+                    }
+
+                    @Override
+                    public List<ChapAccount> incomingAccounts() {
+                        return target.incomingAccounts();
+                    }
+
+                    @Override
+                    public Optional<ChapAccount> outgoingAccount() {
+                        return target.outgoingAccount();
+                    }
+
+                    @Override
+                    public List<String> portals() {
+                        return List.of(portal);
+                    }
+
+                    @Override
+                    public io.raftlun.scsi.ScsiTarget scsi() {
+                        return target.scsi();
+                    }
+                };
+            }
+        };
+    }
+
     /** One exported target as the login and discovery code sees it. */
     interface IscsiTarget {
         int tid();

@@ -13,11 +13,18 @@ import java.nio.file.Path;
  * @param admin   the admin API and {@code /metrics} address (default 127.0.0.1:9260)
  * @param cluster how the node takes part in a cluster, or null for a node on its own (its volumes
  *                are local, not replicated)
+ * @param floatingDevice the network interface to put the cluster's floating portal on, or null:
+ *                the one carrying {@code portal}'s address
  */
 public record NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin,
-                          ClusterOptions cluster) {
+                          ClusterOptions cluster, String floatingDevice) {
 
     public static final int DEFAULT_ADMIN_PORT = 9260;
+
+    public NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin,
+                       ClusterOptions cluster) {
+        this(name, dataDir, portal, admin, cluster, null);
+    }
 
     public NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin) {
         this(name, dataDir, portal, admin, null);

@@ -21,17 +21,17 @@ public final class BlockTarget implements ScsiTarget {
     private final Map<Long, LogicalUnit> units = new ConcurrentSkipListMap<>();
     private final Set<ItNexus> nexuses = ConcurrentHashMap.newKeySet();
     private final OpcodeTable table;
-    private final AluaStates alua;
+    private final TargetPortGroups portGroups;
 
     public BlockTarget(List<LogicalUnit> units) {
-        this(units, AluaStates.ALL_OPTIMIZED);
+        this(units, TargetPortGroups.SINGLE);
     }
 
-    public BlockTarget(List<LogicalUnit> units, AluaStates alua) {
+    public BlockTarget(List<LogicalUnit> units, TargetPortGroups portGroups) {
         for (LogicalUnit unit : units) {
             this.units.put(unit.lun(), unit);
         }
-        this.alua = alua;
+        this.portGroups = portGroups;
         this.table = Commands.diskTable(this);
     }
 
@@ -76,8 +76,8 @@ public final class BlockTarget implements ScsiTarget {
         });
     }
 
-    AluaStates alua() {
-        return alua;
+    TargetPortGroups portGroups() {
+        return portGroups;
     }
 
     OpcodeTable table() {

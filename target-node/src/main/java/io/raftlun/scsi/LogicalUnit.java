@@ -2,6 +2,7 @@ package io.raftlun.scsi;
 
 import io.raftlun.volume.BlockVolume;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,6 +25,8 @@ public final class LogicalUnit implements AutoCloseable {
     private volatile ItNexus reservedBy;
     private volatile boolean writeCacheEnabled;
     private final AutoCloseable resetsElsewhere;
+    private final AutoCloseable leaderChanges;
+    private volatile String leader;
 
     public LogicalUnit(long lun, BlockVolume volume, LunIdentity identity, boolean readOnly) {
         this.lun = lun;
@@ -32,6 +35,8 @@ public final class LogicalUnit implements AutoCloseable {
         this.readOnly = readOnly;
         this.writeCacheEnabled = volume.writeCacheEnabled();
         this.resetsElsewhere = volume.onResetElsewhere(this::resetHere);
+        this.leader = volume.leaderNode();
+        this.leaderChanges = volume.onLeaderChange(this::leaderMaybeMoved);
     }
 
     public long lun() {
@@ -161,6 +166,19 @@ public final class LogicalUnit implements AutoCloseable {
         return volume.announceReset();
     }
 
+    /**
+     * The volume's leader moved, and with it the optimized port group: every nexus is told (SPC-4
+     * 5.16.2.6), so multipath initiators ask REPORT TARGET PORT GROUPS again and move their I/O.
+     * A leader re-elected in place changes no state and raises nothing.
+     */
+    private void leaderMaybeMoved() {
+        String now = volume.leaderNode();
+        if (now != null && !now.equals(leader)) {
+            leader = now;
+            unitAttentionForOthers(null, Sense.ASYMMETRIC_ACCESS_STATE_CHANGED);
+        }
+    }
+
     private void resetHere() {
         reservedBy = null;
         unitAttentionForOthers(null, Sense.BUS_DEVICE_RESET);
@@ -169,10 +187,12 @@ public final class LogicalUnit implements AutoCloseable {
     /** The LUN is no longer served: it stops listening to its volume. */
     @Override
     public void close() {
-        try {
-            resetsElsewhere.close();
-        } catch (Exception e) {
-            log.warn("LUN {}: could not stop listening to volume {}: {}", lun, volume.name(), e.toString());
+        for (AutoCloseable listener : List.of(resetsElsewhere, leaderChanges)) {
+            try {
+                listener.close();
+            } catch (Exception e) {
+                log.warn("LUN {}: could not stop listening to volume {}: {}", lun, volume.name(), e.toString());
+            }
         }
     }
 

@@ -507,24 +507,28 @@ final class Spc {
 
     // ------------------------------------------------------------ reports (SPC-4 6.35, 6.36, 6.37)
 
+    /** Every node's group with its state for this LUN's volume, each with its one port (SPC-4 6.36). */
     CompletableFuture<ScsiResult> reportTargetPortGroups(Request r) {
         long allocation = Cdb.u32(r.cdb, 6);
         boolean extended = ((r.cdb[1] & 0xe0) >>> 5) == 1;
-        ItNexus nexus = r.nexus();
-        int state = target.alua().state(r.unit.volume().name(), nexus.portalGroupTag());
-        byte[] descriptor = new byte[12];
-        descriptor[0] = (byte) ((state == AluaStates.ACTIVE_OPTIMIZED ? 0x80 : 0) | state);
-        descriptor[1] = (byte) (0x80 | 0x08 | 0x04 | 0x02 | 0x01); // T_SUP U_SUP S_SUP AN_SUP AO_SUP
-        Cdb.put16(descriptor, 2, nexus.portalGroupTag());
-        descriptor[7] = 1;
-        Cdb.put16(descriptor, 10, nexus.relativeTargetPort());
+        TargetPortGroups portGroups = target.portGroups();
+        List<Integer> groups = portGroups.groups();
         int header = extended ? 8 : 4;
-        byte[] data = new byte[header + descriptor.length];
+        byte[] data = new byte[header + 12 * groups.size()];
         Cdb.put32(data, 0, data.length - 4);
         if (extended) {
-            data[4] = 0x10; // format type 1
+            data[4] = 0x10; // format type 1; implicit transitions take no time worth reporting
         }
-        System.arraycopy(descriptor, 0, data, header, descriptor.length);
+        int at = header;
+        for (int group : groups) {
+            int state = portGroups.state(r.unit.volume(), group);
+            data[at] = (byte) ((state == TargetPortGroups.ACTIVE_OPTIMIZED ? 0x80 : 0) | state); // PREF
+            data[at + 1] = (byte) (0x80 | 0x02 | 0x01); // T_SUP AN_SUP AO_SUP: the states we use
+            Cdb.put16(data, at + 2, group);
+            data[at + 7] = 1; // one port per group: the node's portal group
+            Cdb.put16(data, at + 10, group); // its relative target port identifier
+            at += 12;
+        }
         return Request.data(data, allocation);
     }
 

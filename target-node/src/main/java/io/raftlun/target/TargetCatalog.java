@@ -6,6 +6,7 @@ import io.raftlun.scsi.BlockTarget;
 import io.raftlun.scsi.LogicalUnit;
 import io.raftlun.scsi.LunIdentity;
 import io.raftlun.scsi.ScsiTarget;
+import io.raftlun.scsi.TargetPortGroups;
 import io.raftlun.volume.BlockVolume;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -35,27 +36,29 @@ public final class TargetCatalog implements TargetDirectory {
 
     private final TargetStore store;
     private final Supplier<List<String>> portals;
+    private final TargetPortGroups portGroups;
     private final Map<Integer, Served> served = new ConcurrentSkipListMap<>();
     private volatile TargetConfig config = TargetConfig.empty();
     private long servedVersion;
 
-    public TargetCatalog(TargetStore store, Supplier<List<String>> portals) {
+    /**
+     * @param portals    the portals every target is reachable on, as {@code host:port,tpgt} (asked at
+     *                   each discovery, so a portal bound after the catalog opened is reported right)
+     * @param portGroups the target port groups every target reports (ALUA)
+     */
+    public TargetCatalog(TargetStore store, Supplier<List<String>> portals, TargetPortGroups portGroups) {
         this.store = store;
         this.portals = portals;
+        this.portGroups = portGroups;
         TargetStore.Versioned stored = store.current();
         if (stored != null) {
             serve(stored);
         }
     }
 
-    /**
-     * Opens the catalog kept in {@code file} (none yet: no targets) and starts serving its targets.
-     *
-     * @param portals the portals every target is reachable on, as {@code host:port,tpgt} (asked at
-     *                each discovery, so a portal bound after the catalog opened is reported right)
-     */
+    /** Opens the catalog kept in {@code file} (none yet: no targets) and starts serving its targets. */
     public static TargetCatalog open(NodeStorage storage, Path file, Supplier<List<String>> portals) {
-        return new TargetCatalog(new LocalTargetStore(storage, file), portals);
+        return new TargetCatalog(new LocalTargetStore(storage, file), portals, TargetPortGroups.SINGLE);
     }
 
     public TargetConfig config() {
@@ -111,7 +114,7 @@ public final class TargetCatalog implements TargetDirectory {
                 current = null;
             }
             if (current == null) {
-                current = new Served(target, new BlockTarget(List.of()));
+                current = new Served(target, new BlockTarget(List.of(), portGroups));
                 served.put(target.tid(), current);
                 log.info("serving target {} {}", target.tid(), target.iqn());
             }

@@ -8,6 +8,7 @@ import io.raftlun.conformance.IscsiTestCu;
 import io.raftlun.consensus.RaftMember;
 import io.raftlun.node.Node;
 import io.raftlun.node.NodeOptions;
+import io.raftlun.recipe.AluaProbe;
 import io.raftlun.recipe.AttachedLun;
 import io.raftlun.recipe.Ext4Files;
 import io.raftlun.recipe.Shell;
@@ -171,5 +172,51 @@ class ThreeNodeClusterTest {
         IscsiTestCu.Report report = IscsiTestCu.run(url(1), url(2), "SCSI.MultipathIO", Duration.ofMinutes(3));
         System.out.println("3-node cluster, multipath through nodes 2 and 3: " + report.summary());
         assertEquals(4, report.count(IscsiTestCu.Outcome.PASSED), report.output());
+    }
+
+    /**
+     * ALUA: each node is a port group; the group of the node leading the volume is the optimized
+     * path, through whichever node it is asked. A drain moves the leadership, and a session learns
+     * of the new states from the unit attention, as a multipath initiator's ALUA handler does.
+     */
+    @Test
+    @Timeout(value = 2, unit = TimeUnit.MINUTES)
+    void optimizedPathIsTheLeadersNodeAndFollowsADrain(@TempDir Path work) throws Exception {
+        AluaProbe probe = AluaProbe.build(work);
+        waitFor(() -> volumeLeader() >= 0, "the volume has a leader");
+        int leader = volumeLeader();
+        for (int i = 0; i < 3; i++) {
+            assertEquals(expectedGroups(leader), probe.groups(url(i)), "port groups through node " + (i + 1));
+        }
+        int watched = (leader + 1) % 3;
+        try (AluaProbe.Watch watch = probe.waitForChange(url(watched), 30)) {
+            assertEquals(expectedGroups(leader), watch.before());
+            List<Map<String, Object>> handedOver = nodes.get(leader).cluster().drain(Duration.ofSeconds(5));
+            assertTrue(handedOver.stream().anyMatch(h -> "vol-cluster".equals(h.get("group"))
+                    && h.get("newLeader") != null), "the volume's leadership moved: " + handedOver);
+            int next = volumeLeader();
+            assertTrue(next >= 0 && next != leader, "a new leader, not node " + (leader + 1));
+            assertEquals(expectedGroups(next), watch.after(), "groups after the unit attention");
+        }
+    }
+
+    /** Index of the node leading the volume, or -1. */
+    int volumeLeader() {
+        Map<?, ?> cluster = (Map<?, ?>) nodes.get(0).status().get("cluster");
+        for (Object v : (List<?>) cluster.get("volumes")) {
+            Object leader = ((Map<?, ?>) v).get("leader");
+            if (leader != null) {
+                return Integer.parseInt(leader.toString().substring("node".length())) - 1;
+            }
+        }
+        return -1;
+    }
+
+    static Map<Integer, String> expectedGroups(int leader) {
+        Map<Integer, String> groups = new java.util.TreeMap<>();
+        for (int i = 0; i < 3; i++) {
+            groups.put(i + 1, i == leader ? "active/optimized" : "active/non-optimized");
+        }
+        return groups;
     }
 }

@@ -1,0 +1,256 @@
+package io.raftlun.cluster;
+
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster's floating portal, for initiators that know one address: the node leading the
+ * cluster's meta group holds it. Holding means the address is on this node's network interface
+ * (announced by gratuitous ARP, so neighbours and switches send to this node's MAC at once) and a
+ * portal listens on it. A node that stops leading (it stepped down, lost the majority, is
+ * draining) drops the address and that portal's sessions; the new leader takes it within an
+ * election timeout.
+ *
+ * <p>Needs CAP_NET_ADMIN and CAP_NET_RAW (root, or the capabilities granted to the java binary),
+ * {@code ip} (iproute2) and {@code arping} (iputils-arping).
+ */
+public final class FloatingPortal implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(FloatingPortal.class);
+    static final long CHECK_MILLIS = 200;
+    /** After a failed {@code ip} command (no privilege, no such device): wait before trying again. */
+    static final long RETRY_MILLIS = 5000;
+
+    /**
+     * The floating address as {@code ADDRESS/PREFIX} on a node's interface.
+     *
+     * @param address      the service address initiators use
+     * @param prefixLength its network's prefix length (as on the node's own address)
+     */
+    public record Address(InetAddress address, int prefixLength) {
+
+        /** Parses {@code 192.168.10.100/24}; one clear message if it is not that. */
+        public static Address parse(String text) {
+            int slash = text.indexOf('/');
+            try {
+                if (slash < 0) {
+                    throw new IllegalArgumentException("missing /PREFIX");
+                }
+                InetAddress address = InetAddress.getByName(text.substring(0, slash));
+                int prefix = Integer.parseInt(text.substring(slash + 1));
+                if (prefix < 1 || prefix > address.getAddress().length * 8) {
+                    throw new IllegalArgumentException("prefix out of range");
+                }
+                return new Address(address, prefix);
+            } catch (UnknownHostException | IllegalArgumentException e) {
+                throw new IllegalArgumentException("floating portal '" + text + "' is not ADDRESS/PREFIX "
+                        + "(e.g. 192.168.10.100/24): " + e.getMessage());
+            }
+        }
+
+        @Override
+        public String toString() {
+            return address.getHostAddress() + "/" + prefixLength;
+        }
+    }
+
+    private final Address address;
+    private final String device;
+    private final int port;
+    private final BooleanSupplier shouldHold;
+    private final Function<InetSocketAddress, AutoCloseable> listen;
+    private final Runnable whileHeld;
+    private final ScheduledExecutorService checks =
+            Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("floating-portal", true));
+    private AutoCloseable listener; // non-null while held; only the checks thread touches it
+    private long nextTry;
+
+    /**
+     * @param device     the interface to put the address on
+     * @param shouldHold whether this node is the one to hold it now
+     * @param listen     opens a portal on the address (and its close closes that portal's sessions)
+     * @param whileHeld  run at each check while held (e.g. to bring volume leaderships here)
+     */
+    private FloatingPortal(Address address, String device, int port, BooleanSupplier shouldHold,
+                           Function<InetSocketAddress, AutoCloseable> listen, Runnable whileHeld) {
+        this.address = address;
+        this.device = device;
+        this.port = port;
+        this.shouldHold = shouldHold;
+        this.listen = listen;
+        this.whileHeld = whileHeld;
+    }
+
+    /**
+     * Starts watching: drops the address first if a previous run of this node left it behind
+     * (killed, it could not), then holds it while {@code shouldHold} says so.
+     *
+     * @param device the interface for the address; null: the one carrying {@code ownAddress}
+     */
+    public static FloatingPortal start(Address address, String device, InetAddress ownAddress, int port,
+                                       BooleanSupplier shouldHold, Function<InetSocketAddress, AutoCloseable> listen,
+                                       Runnable whileHeld) {
+        String dev = device != null ? device : deviceOf(ownAddress);
+        FloatingPortal portal = new FloatingPortal(address, dev, port, shouldHold, listen, whileHeld);
+        portal.ip("addr", "del", address.toString(), "dev", dev); // fails harmlessly when not there
+        portal.checks.scheduleWithFixedDelay(portal::check, 0, CHECK_MILLIS, TimeUnit.MILLISECONDS);
+        log.info("floating portal {} on {}: held by the cluster's leader", address, dev);
+        return portal;
+    }
+
+    /** The interface whose network contains {@code own} (its own address, or one it routes, as lo does 127/8). */
+    private static String deviceOf(InetAddress own) {
+        try {
+            if (!own.isAnyLocalAddress()) {
+                for (NetworkInterface device : java.util.Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                    for (java.net.InterfaceAddress address : device.getInterfaceAddresses()) {
+                        if (sameNetwork(address.getAddress(), own, address.getNetworkPrefixLength())) {
+                            return device.getName();
+                        }
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            throw new IllegalArgumentException("floating portal: cannot list network interfaces: " + e.getMessage());
+        }
+        throw new IllegalArgumentException("floating portal: no interface is on the network of the portal address "
+                + own.getHostAddress() + "; give the node's portal as its own address, or floatingDevice");
+    }
+
+    private static boolean sameNetwork(InetAddress a, InetAddress b, int prefixLength) {
+        byte[] x = a.getAddress();
+        byte[] y = b.getAddress();
+        if (x.length != y.length) {
+            return false;
+        }
+        for (int bit = 0; bit < prefixLength; bit++) {
+            int mask = 0x80 >>> (bit % 8);
+            if ((x[bit / 8] & mask) != (y[bit / 8] & mask)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** True while this node holds the address. */
+    public boolean held() {
+        return listener != null;
+    }
+
+    private void check() {
+        try {
+            boolean hold = shouldHold.getAsBoolean();
+            if (hold && listener == null && System.currentTimeMillis() >= nextTry) {
+                acquire();
+            } else if (!hold && listener != null) {
+                release("no longer the cluster's leader");
+            }
+            if (listener != null) {
+                whileHeld.run();
+            }
+        } catch (RuntimeException e) {
+            log.warn("floating portal {}: {}", address, e.toString());
+        }
+    }
+
+    private void acquire() {
+        if (!ip("addr", "add", address.toString(), "dev", device) && !hasAddress()) {
+            nextTry = System.currentTimeMillis() + RETRY_MILLIS;
+            return;
+        }
+        try {
+            listener = listen.apply(new InetSocketAddress(address.address(), port));
+        } catch (RuntimeException e) {
+            log.error("floating portal {}: cannot listen on it: {}", address, e.getMessage());
+            ip("addr", "del", address.toString(), "dev", device);
+            nextTry = System.currentTimeMillis() + RETRY_MILLIS;
+            return;
+        }
+        // Unsolicited ARP: neighbours replace the previous holder's MAC in their caches now,
+        // instead of after their entries go stale. Sent in the background (arping waits between).
+        run(List.of("arping", "-U", "-c", "3", "-w", "3", "-I", device, address.address().getHostAddress()), false);
+        log.info("floating portal {} taken on {}", address, device);
+    }
+
+    private void release(String why) {
+        AutoCloseable held = listener;
+        listener = null;
+        ip("addr", "del", address.toString(), "dev", device);
+        try {
+            held.close();
+        } catch (Exception e) {
+            log.warn("floating portal {}: closing its portal: {}", address, e.toString());
+        }
+        log.info("floating portal {} released: {}", address, why);
+    }
+
+    private boolean hasAddress() {
+        try {
+            NetworkInterface dev = NetworkInterface.getByName(device);
+            return dev != null && dev.inetAddresses().anyMatch(address.address()::equals);
+        } catch (SocketException e) {
+            return false;
+        }
+    }
+
+    private boolean ip(String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of("ip"));
+        command.addAll(List.of(args));
+        return run(command, true);
+    }
+
+    private boolean run(List<String> command, boolean wait) {
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            if (!wait) {
+                process.getOutputStream().close();
+                return true;
+            }
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            if (process.waitFor() != 0) {
+                boolean alreadyGone = command.contains("del")
+                        && (output.contains("Cannot assign") || output.contains("not found"));
+                if (!alreadyGone) {
+                    log.warn("floating portal: '{}' failed: {}", String.join(" ", command), output);
+                }
+                return false;
+            }
+            return true;
+        } catch (IOException e) {
+            log.error("floating portal: cannot run {}: {} (install iproute2 and iputils-arping)", command.get(0),
+                    e.getMessage());
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /** Drops the address if held (a stopping node gives it up for the next leader to take). */
+    @Override
+    public void close() {
+        checks.shutdownNow();
+        try {
+            checks.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (listener != null) {
+            release("node stopping");
+        }
+    }
+}
