@@ -34,6 +34,12 @@ public final class FloatingPortal implements AutoCloseable {
     static final long CHECK_MILLIS = 200;
     /** After a failed {@code ip} command (no privilege, no such device): wait before trying again. */
     static final long RETRY_MILLIS = 5000;
+    /**
+     * How long the address is held before {@code whileHeld} runs: moving a volume's leadership
+     * pauses its I/O briefly, which must not add to the pause of the failover that brought the
+     * address here.
+     */
+    static final long SETTLE_MILLIS = 5000;
 
     /**
      * The floating address as {@code ADDRESS/PREFIX} on a node's interface.
@@ -78,12 +84,13 @@ public final class FloatingPortal implements AutoCloseable {
             Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("floating-portal", true));
     private AutoCloseable listener; // non-null while held; only the checks thread touches it
     private long nextTry;
+    private long heldSince;
 
     /**
      * @param device     the interface to put the address on
      * @param shouldHold whether this node is the one to hold it now
      * @param listen     opens a portal on the address (and its close closes that portal's sessions)
-     * @param whileHeld  run at each check while held (e.g. to bring volume leaderships here)
+     * @param whileHeld  run at each check while held, once settled (to bring volume leaderships here)
      */
     private FloatingPortal(Address address, String device, int port, BooleanSupplier shouldHold,
                            Function<InetSocketAddress, AutoCloseable> listen, Runnable whileHeld) {
@@ -159,7 +166,7 @@ public final class FloatingPortal implements AutoCloseable {
             } else if (!hold && listener != null) {
                 release("no longer the cluster's leader");
             }
-            if (listener != null) {
+            if (listener != null && System.currentTimeMillis() - heldSince >= SETTLE_MILLIS) {
                 whileHeld.run();
             }
         } catch (RuntimeException e) {
@@ -183,6 +190,7 @@ public final class FloatingPortal implements AutoCloseable {
         // Unsolicited ARP: neighbours replace the previous holder's MAC in their caches now,
         // instead of after their entries go stale. Sent in the background (arping waits between).
         run(List.of("arping", "-U", "-c", "3", "-w", "3", "-I", device, address.address().getHostAddress()), false);
+        heldSince = System.currentTimeMillis();
         log.info("floating portal {} taken on {}", address, device);
     }
 
