@@ -208,8 +208,8 @@ public final class ClusterCommand implements Runnable {
                 "a node (SIGTERM, 'cluster down') drains it first by itself.",
                 "",
                 "Example: raftlun cluster drain node1 && kill $(cat DIR/node1/node.pid)"},
-            footer = {"", "Exit status: 0 when the node leads no group any more, 1 if a group found no follower "
-                    + "to take it (the output says which), 2 on bad input."})
+            footer = {"", "Exit status: 0 when the node leads no group any more; 1 if a group found no follower "
+                    + "to take it (the output says which), or the node is unknown or not running."})
     static final class Drain implements Callable<Integer> {
         @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
         Path dir;

@@ -1,6 +1,7 @@
 package io.raftlun.cluster;
 
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.raftlun.target.Acl;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -125,7 +126,8 @@ public final class FloatingPortal implements AutoCloseable {
             if (!own.isAnyLocalAddress()) {
                 for (NetworkInterface device : java.util.Collections.list(NetworkInterface.getNetworkInterfaces())) {
                     for (java.net.InterfaceAddress address : device.getInterfaceAddresses()) {
-                        if (sameNetwork(address.getAddress(), own, address.getNetworkPrefixLength())) {
+                        if (Acl.sameNetwork(address.getAddress().getAddress(), own.getAddress(),
+                                address.getNetworkPrefixLength())) {
                             return device.getName();
                         }
                     }
@@ -136,21 +138,6 @@ public final class FloatingPortal implements AutoCloseable {
         }
         throw new IllegalArgumentException("floating portal: no interface is on the network of the portal address "
                 + own.getHostAddress() + "; give the node's portal as its own address, or floatingDevice");
-    }
-
-    private static boolean sameNetwork(InetAddress a, InetAddress b, int prefixLength) {
-        byte[] x = a.getAddress();
-        byte[] y = b.getAddress();
-        if (x.length != y.length) {
-            return false;
-        }
-        for (int bit = 0; bit < prefixLength; bit++) {
-            int mask = 0x80 >>> (bit % 8);
-            if ((x[bit / 8] & mask) != (y[bit / 8] & mask)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** True while this node holds the address. */

@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * tgt's initiator binding: each entry is {@code ALL}, an IP address, a network in CIDR notation,
  * or an initiator name; an initiator is admitted if any entry matches it.
  */
-final class Acl {
+public final class Acl {
 
     /** IPv4 dotted quads or IPv6 literals (with a colon), so that no entry ever causes a DNS lookup. */
     private static final Pattern ADDRESS = Pattern.compile(
@@ -43,18 +43,22 @@ final class Acl {
 
     private record Network(byte[] prefix, int bits) {
         boolean contains(InetAddress address) {
-            byte[] bytes = address.getAddress();
-            if (bytes.length != prefix.length) {
+            return sameNetwork(prefix, address.getAddress(), bits);
+        }
+    }
+
+    /** True if both addresses (same family) agree in their first {@code bits} bits. */
+    public static boolean sameNetwork(byte[] a, byte[] b, int bits) {
+        if (a.length != b.length) {
+            return false;
+        }
+        for (int bit = 0; bit < bits; bit++) {
+            int mask = 0x80 >>> (bit % 8);
+            if ((a[bit / 8] & mask) != (b[bit / 8] & mask)) {
                 return false;
             }
-            for (int bit = 0; bit < bits; bit++) {
-                int mask = 0x80 >>> (bit % 8);
-                if ((bytes[bit / 8] & mask) != (prefix[bit / 8] & mask)) {
-                    return false;
-                }
-            }
-            return true;
         }
+        return true;
     }
 
     /** The network an address or CIDR entry names, or null if it is not one (no DNS lookups). */
