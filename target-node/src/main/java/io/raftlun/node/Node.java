@@ -123,10 +123,8 @@ public final class Node implements AutoCloseable {
         int port = iscsi.localAddress().getPort();
         return FloatingPortal.start(members.floatingPortal(), options.floatingDevice(),
                 options.portal().getAddress(), port, cluster::leadsMeta,
-                address -> IscsiServer.start(new IscsiSettings(address, members.floatingPortalGroupTag(),
-                                own.nopInInterval(), own.nopInTimeout()),
-                        catalog.announcing(portalName(address) + "," + members.floatingPortalGroupTag()),
-                        metrics),
+                address -> IscsiServer.start(own.soleAnnouncedPortal(address, members.floatingPortalGroupTag()),
+                        catalog, metrics),
                 cluster::leadVolumesHere);
     }
 

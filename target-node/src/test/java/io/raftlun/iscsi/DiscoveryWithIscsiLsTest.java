@@ -31,6 +31,22 @@ class DiscoveryWithIscsiLsTest {
         }
     }
 
+    /** The floating portal's way: discovery through it names it alone, with its own tag. */
+    @Test
+    void aPortalThatAnnouncesOnlyItselfListsItselfAlone() throws Exception {
+        FixedDirectory directory = new FixedDirectory()
+                .add(FixedDirectory.Target.open("iqn.2026-11.io.raftlun:one", new BlockTarget(List.of()),
+                        "127.0.0.1:3260,1", "127.0.0.2:3260,2"));
+        IscsiSettings settings = IscsiSettings.defaults(new InetSocketAddress("127.0.0.1", 0))
+                .soleAnnouncedPortal(new InetSocketAddress("127.0.0.1", 0), 4);
+        try (IscsiServer server = IscsiServer.start(settings, directory)) {
+            int port = server.localAddress().getPort();
+            String output = run("iscsi-ls", "iscsi://127.0.0.1:" + port);
+            assertTrue(output.contains("Target:iqn.2026-11.io.raftlun:one Portal:127.0.0.1:" + port + ",4"), output);
+            assertEquals(1, output.lines().filter(line -> line.contains("Portal:")).count(), output);
+        }
+    }
+
     static String run(String... command) throws IOException, InterruptedException {
         Process process;
         try {

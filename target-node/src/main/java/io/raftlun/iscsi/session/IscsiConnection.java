@@ -865,11 +865,17 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         StringBuilder text = new StringBuilder();
         for (IscsiTarget t : listed) {
             text.append("TargetName=").append(t.name()).append('\0');
-            for (String portal : t.portals()) {
+            List<String> portals = settings.announcesOnlyItself()
+                    ? List.of(reachable("0.0.0.0:" + localPort() + "," + settings.portalGroupTag())) : t.portals();
+            for (String portal : portals) {
                 text.append("TargetAddress=").append(reachable(portal)).append('\0');
             }
         }
         answers.putRaw(text.toString());
+    }
+
+    private int localPort() {
+        return ctx.channel().localAddress() instanceof InetSocketAddress local ? local.getPort() : 0;
     }
 
     /** A portal bound to the wildcard address is announced with the address this connection reached. */
