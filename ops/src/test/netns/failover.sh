@@ -20,8 +20,6 @@ net=10.231.$(( $$ % 200 + 20 ))
 floating=$net.100
 iqn=iqn.2026-11.io.raftlun:failover
 nodes=(n1 n2 n3)
-pids=()
-qsd=
 mnt=$work/mnt
 loopdev=
 
@@ -33,7 +31,10 @@ cleanup() {
   [[ -n $writer_pid ]] && kill "$writer_pid" 2>/dev/null
   mountpoint -q "$mnt" && umount -l "$mnt"
   [[ -n $loopdev ]] && losetup -d "$loopdev"
-  if [[ -n $qsd ]]; then # it may hang on a portal that is gone: TERM, then KILL
+  # $! of a command started through in_ns is a subshell's; the daemon's own pid is in its pid file.
+  # It may hang (and spin) on a portal that is gone: TERM, then KILL.
+  if [[ -f $work/qsd.pid ]]; then
+    qsd=$(cat "$work/qsd.pid")
     kill "$qsd" 2>/dev/null
     for _ in $(seq 50); do kill -0 "$qsd" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$qsd" 2>/dev/null
@@ -119,10 +120,9 @@ log "floating portal $floating held by $(holder)"
 
 # ---------------------------------------------------------------- the initiator
 : > "$work/lun.img"
-in_ns ini qemu-storage-daemon \
+in_ns ini qemu-storage-daemon --pidfile "$work/qsd.pid" \
   --blockdev "driver=iscsi,node-name=lun,transport=tcp,portal=$floating:3260,target=$iqn,lun=1,cache.direct=on" \
   --export "type=fuse,id=export,node-name=lun,mountpoint=$work/lun.img,writable=on" >"$work/qsd.log" 2>&1 &
-qsd=$!
 wait_for 30 "qemu-storage-daemon exports the LUN" test -s "$work/lun.img"
 loopdev=$(losetup -f --show "$work/lun.img")
 mkfs.ext4 -q -F "$loopdev"
