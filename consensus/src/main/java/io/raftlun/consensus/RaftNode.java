@@ -29,6 +29,7 @@ import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
+import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -227,8 +228,21 @@ public final class RaftNode implements AutoCloseable {
 
     private HandOver handOver(RaftGroupId group, Duration timeout) {
         long start = System.nanoTime();
-        String problem = "no follower";
-        for (String follower : followersByLastContact(group)) {
+        String problem = "no follower answered within " + 2 * settings.electionTimeout().toMillis() + " ms";
+        List<String> followers = followersByLastContact(group);
+        // A leader elected a moment ago is not ready (its first entry uncommitted) and has not
+        // heard from its followers yet: wait for that, but not for a follower that is down.
+        long listDeadline = start + Math.min(timeout.toNanos(), 2 * settings.electionTimeout().toNanos());
+        while ((followers.isEmpty() || !leaderReady(group)) && System.nanoTime() < listDeadline && isLeader(group)) {
+            try {
+                Thread.sleep(RETRY_SLEEP_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            followers = followersByLastContact(group);
+        }
+        for (String follower : followers) {
             long left = timeout.toMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             if (left <= 0) {
                 break;
@@ -250,6 +264,14 @@ public final class RaftNode implements AutoCloseable {
             }
         }
         return new HandOver(group, null, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), problem);
+    }
+
+    private boolean leaderReady(RaftGroupId group) {
+        try {
+            return server.getDivision(group).getInfo().isLeaderReady();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**
@@ -294,6 +316,39 @@ public final class RaftNode implements AutoCloseable {
      * before the deadline or the state machine refuses it.
      */
     public CompletableFuture<Committed> write(RaftGroup group, Message entry) {
+        CompletableFuture<Committed> result = new CompletableFuture<>();
+        write(group, entry, System.nanoTime() + SUBMIT_DEADLINE.toNanos(), result);
+        return result;
+    }
+
+    /**
+     * A leader handing its leadership over refuses new entries before appending them
+     * (LeaderSteppingDownException), so sending the entry again cannot apply it twice: retried
+     * until the new leader takes it. Other failures are final, as a retry could repeat an entry
+     * that was appended after all.
+     */
+    private void write(RaftGroup group, Message entry, long deadline, CompletableFuture<Committed> result) {
+        writeOnce(group, entry).whenComplete((committed, failure) -> {
+            if (failure == null) {
+                result.complete(committed);
+            } else if (steppingDown(failure) && System.nanoTime() < deadline && !retries.isShutdown()) {
+                retries.schedule(() -> write(group, entry, deadline, result), RETRY_SLEEP_MS, TimeUnit.MILLISECONDS);
+            } else {
+                result.completeExceptionally(failure);
+            }
+        });
+    }
+
+    private static boolean steppingDown(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof LeaderSteppingDownException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private CompletableFuture<Committed> writeOnce(RaftGroup group, Message entry) {
         if (isLeader(group.getGroupId())) {
             return submit(group.getGroupId(), entry, RaftClientRequest.writeRequestType())
                     .thenCompose(reply -> {

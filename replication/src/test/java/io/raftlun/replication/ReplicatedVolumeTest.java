@@ -159,6 +159,30 @@ class ReplicatedVolumeTest {
         assertArrayEquals(new byte[16 * BLOCK], bytes(replicas[1].volume.read(1000, 16).join()));
     }
 
+    /**
+     * A leadership hand-over (drain, the floating portal's holder taking its volumes) while writes
+     * flow through every node: the stepping-down leader refuses new entries, and the writes go to
+     * the new leader instead of failing (an initiator would see NOT READY and a filesystem EIO).
+     */
+    @Test
+    void writesThroughEveryNodeSucceedAcrossLeadershipHandOvers() throws Exception {
+        startAll();
+        for (int round = 0; round < 3; round++) {
+            List<java.util.concurrent.CompletableFuture<Void>> writes = new ArrayList<>();
+            for (int i = 0; i < 60; i++) {
+                writes.add(replicas[i % 3].volume.write(16L * i, pattern(16, i + round), false));
+            }
+            List<RaftNode.HandOver> handedOver = leader().raft.handOverLeadership(Duration.ofSeconds(5));
+            assertTrue(handedOver.stream().anyMatch(h -> h.newLeader() != null), "leadership moved: " + handedOver);
+            // every write of the round succeeds (join throws otherwise) before the next overwrites it
+            java.util.concurrent.CompletableFuture.allOf(writes.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .join();
+        }
+        for (int i = 0; i < 60; i++) {
+            assertArrayEquals(bytes(pattern(16, i + 2)), bytes(replicas[(i + 1) % 3].volume.read(16L * i, 16).join()));
+        }
+    }
+
     @Test
     void aResetThroughOneNodeReachesTheOthersBeforeItCompletes() throws Exception {
         startAll();
