@@ -12,10 +12,13 @@ import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiConsumer;
 import org.apache.ratis.proto.RaftProtos;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.FileInfo;
@@ -58,10 +61,21 @@ public final class MetaStateMachine extends BaseStateMachine {
     private final Map<String, Document> documents = new TreeMap<>();
     private final BiConsumer<String, Document> listener;
     private final LeaderQuery leaderQuery;
+    private final LongAdder leaderChanges = new LongAdder();
 
     public MetaStateMachine(BiConsumer<String, Document> listener, LeaderQuery leaderQuery) {
         this.listener = listener;
         this.leaderQuery = leaderQuery;
+    }
+
+    /** Leaders this replica learned of (for metrics). */
+    public long leaderChanges() {
+        return leaderChanges.sum();
+    }
+
+    @Override
+    public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
+        leaderChanges.increment();
     }
 
     // ---------------------------------------------------------------- entries and queries

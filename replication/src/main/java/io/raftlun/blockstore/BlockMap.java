@@ -183,6 +183,15 @@ final class BlockMap implements AutoCloseable {
         }
     }
 
+    /** A RocksDB integer property of the chunk column family (e.g. "rocksdb.estimate-num-keys"), or -1. */
+    long property(String name) {
+        try {
+            return db.getLongProperty(chunks, name);
+        } catch (RocksDBException e) {
+            return -1;
+        }
+    }
+
     /** Makes everything written so far durable (fsync of the write-ahead log). */
     void sync() {
         try {

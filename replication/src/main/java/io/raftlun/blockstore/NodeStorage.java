@@ -40,6 +40,7 @@ public final class NodeStorage implements AutoCloseable {
     private final ExecutorService io;
     private final Map<String, BlockStore> open = new HashMap<>();
     private final Map<String, StoreCounters> counters = new HashMap<>();
+    private boolean closed;
 
     private NodeStorage(Path directory, FileChannel lockChannel, FileLock lock, BlockMap map) {
         this.directory = directory;
@@ -228,8 +229,20 @@ public final class NodeStorage implements AutoCloseable {
         return counters.computeIfAbsent(name, n -> new StoreCounters());
     }
 
+    /** A RocksDB integer property of the block map, for metrics; -1 once the storage is closed. */
+    public synchronized long mapProperty(String name) {
+        return closed ? -1 : map.property(name);
+    }
+
+    /** Allocated blocks of the volume (walks its part of the block map); -1 if not open here or closed. */
+    public synchronized long allocatedBlocks(String name) {
+        BlockStore store = open.get(name);
+        return closed || store == null ? -1 : store.allocatedBlocks();
+    }
+
     @Override
     public synchronized void close() {
+        closed = true;
         io.shutdown();
         try {
             io.awaitTermination(10, TimeUnit.SECONDS);

@@ -19,9 +19,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import org.apache.ratis.proto.RaftProtos;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftGroupMemberId;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -60,6 +62,10 @@ public final class VolumeStateMachine extends BaseStateMachine {
     private final AtomicLong bytesSinceCheckpoint = new AtomicLong();
     private final AtomicBoolean checkpointAsked = new AtomicBoolean();
     private final LongAdder catchUpBytes = new LongAdder();
+    private final LongAdder leaderChanges = new LongAdder();
+    private final LongAdder checkpoints = new LongAdder();
+    private final LongAdder checkpointNanos = new LongAdder();
+    private volatile LongConsumer commitLatency = nanos -> { };
     private final List<Consumer<String>> resetListeners = new CopyOnWriteArrayList<>();
     private final List<Runnable> leaderListeners = new CopyOnWriteArrayList<>();
     /** Who waits for this replica to apply an index: index -> futures, completed in index order. */
@@ -91,6 +97,28 @@ public final class VolumeStateMachine extends BaseStateMachine {
     /** Bytes of chunk data this replica fetched from leaders while catching up. */
     public long catchUpBytes() {
         return catchUpBytes.sum();
+    }
+
+    /** Leaders this replica learned of. */
+    public long leaderChanges() {
+        return leaderChanges.sum();
+    }
+
+    /** Checkpoints (Raft snapshots) taken, and the time they took in total. */
+    public long checkpoints() {
+        return checkpoints.sum();
+    }
+
+    public long checkpointNanos() {
+        return checkpointNanos.sum();
+    }
+
+    /**
+     * Tells {@code listener} how long each entry this replica submitted as leader took from
+     * submission to commit (appended here, replicated to a majority, fsynced there).
+     */
+    public void onCommitLatency(LongConsumer listener) {
+        commitLatency = listener;
     }
 
     @Override
@@ -158,8 +186,17 @@ public final class VolumeStateMachine extends BaseStateMachine {
 
     // ---------------------------------------------------------------- applying the log
 
+    /** On the leader: notes when the entry was submitted, so its commit latency is known when it applies. */
+    @Override
+    public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+        return super.startTransaction(request).setStateMachineContext(System.nanoTime());
+    }
+
     @Override
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+        if (trx.getStateMachineContext() instanceof Long submitted) {
+            commitLatency.accept(System.nanoTime() - submitted);
+        }
         RaftProtos.LogEntryProto entry = trx.getLogEntry();
         long index = entry.getIndex();
         ByteBuffer in = entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer();
@@ -268,6 +305,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
 
     @Override
     public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
+        leaderChanges.increment();
         leaderListeners.forEach(Runnable::run);
     }
 
@@ -288,6 +326,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
         if (last == null || last.getIndex() < 0) {
             return -1;
         }
+        long start = System.nanoTime();
         byte[] state;
         synchronized (this) {
             state = reservations.encode();
@@ -295,6 +334,8 @@ public final class VolumeStateMachine extends BaseStateMachine {
         store.checkpoint(last.getTerm(), last.getIndex(), state);
         checkpoint = snapshotAt(last);
         bytesSinceCheckpoint.set(0);
+        checkpoints.increment();
+        checkpointNanos.add(System.nanoTime() - start);
         return last.getIndex();
     }
 

@@ -320,9 +320,7 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
      * where its leadership went (null: nowhere) and how long that took.
      */
     public List<Map<String, Object>> drain(Duration timeout) {
-        Map<RaftGroupId, String> names = new HashMap<>();
-        names.put(metaGroup.getGroupId(), "meta");
-        config.value().volumes().keySet().forEach(volume -> names.put(RaftGroups.volume(volume), volume));
+        Map<RaftGroupId, String> names = groupNames();
         List<Map<String, Object>> handedOver = new ArrayList<>();
         for (RaftNode.HandOver handOver : raft.handOverLeadership(timeout)) {
             Map<String, Object> h = new LinkedHashMap<>();
@@ -376,6 +374,29 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     }
 
     // ---------------------------------------------------------------- status
+
+    /** Every group of the cluster by the name status and metrics give it: "meta", or its volume's name. */
+    public Map<RaftGroupId, String> groupNames() {
+        Map<RaftGroupId, String> names = new HashMap<>();
+        names.put(metaGroup.getGroupId(), "meta");
+        config.value().volumes().keySet().forEach(volume -> names.put(RaftGroups.volume(volume), volume));
+        return names;
+    }
+
+    /** This node's Raft server, for metrics. */
+    public RaftNode raft() {
+        return raft;
+    }
+
+    /** The meta group's state machine on this node, for metrics. */
+    public MetaStateMachine meta() {
+        return meta;
+    }
+
+    /** This node's replica of {@code volume}, or null when it holds none. */
+    public VolumeStateMachine replicaOf(String volume) {
+        return replicas.get(volume);
+    }
 
     /** True once the meta group has a leader this node knows of. */
     public boolean hasMetaLeader() {

@@ -2,30 +2,73 @@ package io.raftlun.iscsi;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.time.Duration;
+import io.raftlun.iscsi.pdu.Reject;
+import io.raftlun.iscsi.pdu.TaskManagementRequest;
+import io.raftlun.metrics.LatencyBuckets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The iSCSI front end's metrics, named for Prometheus (base units, {@code _total} counters):
- * sessions and connections, logins by outcome, rejected PDUs, digest errors, task management, and
- * command latency as the initiator sees it (arrival to response).
+ * connections, sessions by target and initiator, logins by outcome, rejected PDUs, digest errors,
+ * task management, and command latency as the initiator sees it (arrival to response).
+ *
+ * <p>Counters whose labels are known in advance exist from the start at zero, so a rate over them
+ * is 0 rather than no data, and an alert on them can tell "none" from "not exported".
  */
 public final class IscsiMetrics {
 
+    /** Login results: success and the failure reasons {@code LoginException.reason()} gives. */
+    static final List<String> LOGIN_RESULTS = List.of("success", "auth", "acl", "unknown_target", "protocol",
+            "target_error");
+
     private final MeterRegistry registry;
     private final AtomicInteger connections = new AtomicInteger();
-    private final ConcurrentHashMap<String, AtomicInteger> sessionsByTarget = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Counter> counters = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Timer> commandTimers = new ConcurrentHashMap<>();
+    private final Map<Nexus, Live> live = new HashMap<>();
+    private final Map<String, Counter> logins = new HashMap<>();
+    private final Map<Integer, Counter> rejects = new ConcurrentHashMap<>();
+    private final Map<Integer, Counter> taskManagement = new ConcurrentHashMap<>();
+    private final Counter headerDigestErrors;
+    private final Counter dataDigestErrors;
+    private final Map<String, CommandTimers> commandTimers = new ConcurrentHashMap<>();
+
+    /** A target and an initiator: the labels of the per-session gauges. */
+    private record Nexus(String target, String initiator) {
+    }
+
+    /** Sessions and their connections of one target and initiator, and the gauges showing them. */
+    private static final class Live {
+        final AtomicInteger sessions = new AtomicInteger();
+        final AtomicInteger connections = new AtomicInteger();
+        List<Meter> gauges;
+    }
 
     public IscsiMetrics(MeterRegistry registry) {
         this.registry = registry;
         Gauge.builder("raftlun_iscsi_connections", connections, AtomicInteger::get)
-                .description("Open iSCSI connections, logged in or not").register(registry);
+                .description("Open iSCSI connections: logged in, logging in, discovery").register(registry);
+        for (String result : LOGIN_RESULTS) {
+            logins.put(result, Counter.builder("raftlun_iscsi_logins_total").tag("result", result)
+                    .description("Logins by result: success or the reason of the refusal").register(registry));
+        }
+        for (int reason : new int[] {Reject.DATA_DIGEST_ERROR, Reject.PROTOCOL_ERROR, Reject.COMMAND_NOT_SUPPORTED,
+                Reject.INVALID_PDU_FIELD}) {
+            rejected(reason);
+        }
+        for (int function = TaskManagementRequest.ABORT_TASK; function <= TaskManagementRequest.TASK_REASSIGN;
+                function++) {
+            taskManagementCounter(function);
+        }
+        headerDigestErrors = digestCounter("header");
+        dataDigestErrors = digestCounter("data");
     }
 
     /** Metrics that go nowhere (tests, tools). */
@@ -41,58 +84,133 @@ public final class IscsiMetrics {
         connections.decrementAndGet();
     }
 
-    public void sessionStarted(String target) {
-        sessions(target).incrementAndGet();
+    /** A normal session logged in (each session has one connection: MaxConnections is 1). */
+    public synchronized void sessionStarted(String target, String initiator) {
+        Live counts = live.computeIfAbsent(new Nexus(target, initiator), this::gauges);
+        counts.sessions.incrementAndGet();
+        counts.connections.incrementAndGet();
     }
 
-    public void sessionEnded(String target) {
-        sessions(target).decrementAndGet();
+    /** The session's connection closed; the gauges of a pair with no session left go, so stale initiators do not pile up. */
+    public synchronized void sessionEnded(String target, String initiator) {
+        Nexus nexus = new Nexus(target, initiator);
+        Live counts = live.get(nexus);
+        if (counts == null) {
+            return;
+        }
+        counts.connections.decrementAndGet();
+        if (counts.sessions.decrementAndGet() <= 0) {
+            live.remove(nexus);
+            counts.gauges.forEach(registry::remove);
+        }
     }
 
-    private AtomicInteger sessions(String target) {
-        return sessionsByTarget.computeIfAbsent(target, t -> {
-            AtomicInteger count = new AtomicInteger();
-            Gauge.builder("raftlun_iscsi_sessions", count, AtomicInteger::get).tag("target", t)
-                    .description("Logged-in normal sessions").register(registry);
-            return count;
-        });
+    private Live gauges(Nexus nexus) {
+        Live counts = new Live();
+        counts.gauges = List.of(
+                Gauge.builder("raftlun_iscsi_sessions", counts.sessions, AtomicInteger::get)
+                        .tag("target", nexus.target()).tag("initiator", nexus.initiator())
+                        .description("Logged-in normal sessions").register(registry),
+                Gauge.builder("raftlun_iscsi_session_connections", counts.connections, AtomicInteger::get)
+                        .tag("target", nexus.target()).tag("initiator", nexus.initiator())
+                        .description("Connections of logged-in normal sessions").register(registry));
+        return counts;
     }
 
     /** A login that ended: {@code result} is "success" or a failure reason (auth, acl, unknown_target, protocol). */
     public void login(String result) {
-        counter("raftlun_iscsi_logins_total", "result", result, "Logins by result").increment();
+        Counter counter = logins.get(result);
+        (counter != null ? counter : logins.get("protocol")).increment();
     }
 
     public void pduRejected(int reason) {
-        counter("raftlun_iscsi_pdus_rejected_total", "reason", "0x" + Integer.toHexString(reason),
-                "PDUs answered with Reject, by reason code").increment();
+        rejected(reason).increment();
+    }
+
+    private Counter rejected(int reason) {
+        return rejects.computeIfAbsent(reason, r -> Counter.builder("raftlun_iscsi_pdus_rejected_total")
+                .tag("reason", rejectReason(r)).description("PDUs answered with Reject, by reason")
+                .register(registry));
+    }
+
+    /** RFC 7143 §11.17.1 reason codes in words. */
+    static String rejectReason(int reason) {
+        return switch (reason) {
+            case Reject.DATA_DIGEST_ERROR -> "data_digest_error";
+            case Reject.SNACK_REJECT -> "snack_reject";
+            case Reject.PROTOCOL_ERROR -> "protocol_error";
+            case Reject.COMMAND_NOT_SUPPORTED -> "command_not_supported";
+            case Reject.IMMEDIATE_COMMAND_REJECT -> "immediate_command_reject";
+            case Reject.TASK_IN_PROGRESS -> "task_in_progress";
+            case Reject.INVALID_DATA_ACK -> "invalid_data_ack";
+            case Reject.INVALID_PDU_FIELD -> "invalid_pdu_field";
+            case Reject.OUT_OF_RESOURCES -> "out_of_resources";
+            case Reject.WAITING_FOR_LOGOUT -> "waiting_for_logout";
+            default -> "other";
+        };
     }
 
     /** {@code kind} is "header" or "data". */
     public void digestError(String kind) {
-        counter("raftlun_iscsi_digest_errors_total", "kind", kind, "PDUs whose CRC32C digest did not match")
-                .increment();
+        ("header".equals(kind) ? headerDigestErrors : dataDigestErrors).increment();
+    }
+
+    private Counter digestCounter(String kind) {
+        return Counter.builder("raftlun_iscsi_digest_errors_total").tag("kind", kind)
+                .description("PDUs whose CRC32C digest did not match").register(registry);
     }
 
     public void taskManagement(int function, int response) {
-        counter("raftlun_iscsi_task_management_total", "function", Integer.toString(function),
-                "Task management requests, by function").increment();
+        taskManagementCounter(function).increment();
     }
 
-    /** One SCSI command from arrival to response; {@code direction} is read, write or none. */
-    public void command(String target, String direction, long nanos) {
-        commandTimers.computeIfAbsent(target + '\0' + direction, k -> Timer.builder("raftlun_iscsi_command_seconds")
-                        .description("SCSI command latency seen at the iSCSI layer")
-                        .tag("target", target).tag("direction", direction)
-                        .publishPercentileHistogram()
-                        .minimumExpectedValue(Duration.ofNanos(20_000))
-                        .maximumExpectedValue(Duration.ofSeconds(30))
-                        .register(registry))
-                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    private Counter taskManagementCounter(int function) {
+        return taskManagement.computeIfAbsent(function, f -> Counter.builder("raftlun_iscsi_task_management_total")
+                .tag("function", taskFunction(f)).description("Task management requests, by function")
+                .register(registry));
     }
 
-    private Counter counter(String name, String tag, String value, String description) {
-        return counters.computeIfAbsent(name + '\0' + value,
-                k -> Counter.builder(name).tag(tag, value).description(description).register(registry));
+    /** RFC 7143 §11.5.1 functions in words. */
+    static String taskFunction(int function) {
+        return switch (function) {
+            case TaskManagementRequest.ABORT_TASK -> "abort_task";
+            case TaskManagementRequest.ABORT_TASK_SET -> "abort_task_set";
+            case TaskManagementRequest.CLEAR_ACA -> "clear_aca";
+            case TaskManagementRequest.CLEAR_TASK_SET -> "clear_task_set";
+            case TaskManagementRequest.LOGICAL_UNIT_RESET -> "logical_unit_reset";
+            case TaskManagementRequest.TARGET_WARM_RESET -> "target_warm_reset";
+            case TaskManagementRequest.TARGET_COLD_RESET -> "target_cold_reset";
+            case TaskManagementRequest.TASK_REASSIGN -> "task_reassign";
+            default -> "other";
+        };
+    }
+
+    /** The command latency timers of one target, resolved once per session so a command only records. */
+    public CommandTimers commandTimers(String target) {
+        return commandTimers.computeIfAbsent(target, t -> new CommandTimers(registry, t));
+    }
+
+    /** Command latency seen at the iSCSI layer, by direction: read, write, or none (no data). */
+    public static final class CommandTimers {
+        private final Timer read;
+        private final Timer write;
+        private final Timer none;
+
+        CommandTimers(MeterRegistry registry, String target) {
+            read = timer(registry, target, "read");
+            write = timer(registry, target, "write");
+            none = timer(registry, target, "none");
+        }
+
+        private static Timer timer(MeterRegistry registry, String target, String direction) {
+            return LatencyBuckets.timer("raftlun_iscsi_command_seconds")
+                    .description("SCSI command latency seen at the iSCSI layer, arrival to response")
+                    .tag("target", target).tag("direction", direction)
+                    .register(registry);
+        }
+
+        public void record(boolean read, boolean write, long nanos) {
+            (read ? this.read : write ? this.write : none).record(nanos, TimeUnit.NANOSECONDS);
+        }
     }
 }

@@ -11,6 +11,9 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One node's metrics registry, exported in the Prometheus text format on the admin port. Every
@@ -18,8 +21,11 @@ import java.util.List;
  */
 public final class NodeMetrics implements AutoCloseable {
 
+    private static final Logger log = LoggerFactory.getLogger(NodeMetrics.class);
+
     private final PrometheusMeterRegistry registry;
     private final JvmGcMetrics gc;
+    private final List<Runnable> beforeScrape = new CopyOnWriteArrayList<>();
 
     public NodeMetrics(String nodeName) {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -38,8 +44,20 @@ public final class NodeMetrics implements AutoCloseable {
         return registry;
     }
 
+    /** Runs {@code refresh} before each scrape: it registers the meters of things that appeared meanwhile. */
+    public void beforeScrape(Runnable refresh) {
+        beforeScrape.add(refresh);
+    }
+
     /** The Prometheus exposition of every meter, as {@code /metrics} serves it. */
     public String scrape() {
+        for (Runnable refresh : beforeScrape) {
+            try {
+                refresh.run();
+            } catch (RuntimeException e) { // a component closing meanwhile: the rest is still worth serving
+                log.warn("metrics of a component could not be brought up to date: {}", e.toString());
+            }
+        }
         return registry.scrape();
     }
 

@@ -10,6 +10,9 @@ import io.raftlun.iscsi.IscsiMetrics;
 import io.raftlun.iscsi.IscsiServer;
 import io.raftlun.iscsi.IscsiSettings;
 import io.raftlun.metrics.NodeMetrics;
+import io.raftlun.metrics.RaftMetrics;
+import io.raftlun.metrics.StoreMetrics;
+import io.raftlun.metrics.VolumeMetrics;
 import io.raftlun.target.ConfigFiles;
 import io.raftlun.target.TargetCatalog;
 import io.raftlun.target.TargetConfig;
@@ -68,19 +71,24 @@ public final class Node implements AutoCloseable {
             opened.add(storage);
             NodeMetrics metrics = new NodeMetrics(options.name());
             opened.add(metrics);
+            StoreMetrics storeMetrics = new StoreMetrics(metrics.registry(), storage);
+            metrics.beforeScrape(storeMetrics::refresh);
+            VolumeMetrics volumeMetrics = new VolumeMetrics(metrics.registry());
             IscsiServer[] bound = new IscsiServer[1]; // the portal's port is known once it is bound
             ClusterNode cluster = null;
             TargetCatalog catalog;
             if (options.cluster() != null) {
                 cluster = ClusterNode.start(options.cluster(), options.name(), storage);
                 opened.add(0, cluster);
+                metrics.beforeScrape(new RaftMetrics(metrics.registry(), cluster)::refresh);
                 ClusterNode members = cluster;
                 catalog = new TargetCatalog(cluster, () -> portals(members, bound[0], options),
-                        options.cluster().portGroups());
+                        options.cluster().portGroups(), volumeMetrics);
                 cluster.onTargets(catalog::serve);
             } else {
                 catalog = TargetCatalog.open(storage, options.dataDir().resolve("targets.json"),
-                        () -> List.of(portalName(bound[0] == null ? options.portal() : bound[0].localAddress()) + ",1"));
+                        () -> List.of(portalName(bound[0] == null ? options.portal() : bound[0].localAddress()) + ",1"),
+                        volumeMetrics);
             }
             prepare.accept(catalog);
             IscsiSettings portal = IscsiSettings.defaults(options.portal());

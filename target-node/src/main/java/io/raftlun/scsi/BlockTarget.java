@@ -86,10 +86,15 @@ public final class BlockTarget implements ScsiTarget {
 
     @Override
     public CompletableFuture<ScsiResult> execute(ScsiCommand command) {
+        LogicalUnit unit = units.get(command.lun());
+        CompletableFuture<ScsiResult> result = execute(command, unit);
+        return unit == null ? result : result.thenApply(unit::counted);
+    }
+
+    private CompletableFuture<ScsiResult> execute(ScsiCommand command, LogicalUnit unit) {
         Request request = null;
         try {
             int opcode = command.opcode();
-            LogicalUnit unit = units.get(command.lun());
             if (unit == null) {
                 command.dataOut().release();
                 return noSuchUnit(command);

@@ -27,8 +27,15 @@ public final class LogicalUnit implements AutoCloseable {
     private final AutoCloseable resetsElsewhere;
     private final AutoCloseable leaderChanges;
     private volatile String leader;
+    private final SenseCounter senses;
 
     public LogicalUnit(long lun, BlockVolume volume, LunIdentity identity, boolean readOnly) {
+        this(lun, volume, identity, readOnly, SenseCounter.NONE);
+    }
+
+    /** As above, counting the unit's CHECK CONDITIONs by sense key into {@code senses}. */
+    public LogicalUnit(long lun, BlockVolume volume, LunIdentity identity, boolean readOnly, SenseCounter senses) {
+        this.senses = senses;
         this.lun = lun;
         this.volume = volume;
         this.identity = identity;
@@ -70,6 +77,16 @@ public final class LogicalUnit implements AutoCloseable {
     /** A write must reach stable storage before GOOD: asked for (FUA), or no write cache to hide it. */
     boolean forceUnitAccess(boolean fua) {
         return fua || (!writeCacheEnabled && volume.writeCacheEnabled());
+    }
+
+    /** Counts {@code result} if it is a CHECK CONDITION; returns it. */
+    ScsiResult counted(ScsiResult result) {
+        byte[] sense = result.senseData();
+        if (result.status() == ScsiResult.CHECK_CONDITION && sense != null && sense.length > 2) {
+            // fixed format keeps the key in byte 2, descriptor format (0x72, 0x73) in byte 1
+            senses.checkCondition((sense[0] & 0x7e) == 0x72 ? sense[1] & 0x0f : sense[2] & 0x0f);
+        }
+        return result;
     }
 
     // ------------------------------------------------------------ unit attentions (SAM-5 5.14)

@@ -2,6 +2,7 @@ package io.raftlun.target;
 
 import io.raftlun.blockstore.NodeStorage;
 import io.raftlun.iscsi.TargetDirectory;
+import io.raftlun.metrics.VolumeMetrics;
 import io.raftlun.scsi.BlockTarget;
 import io.raftlun.scsi.LogicalUnit;
 import io.raftlun.scsi.LunIdentity;
@@ -37,6 +38,7 @@ public final class TargetCatalog implements TargetDirectory {
     private final TargetStore store;
     private final Supplier<List<String>> portals;
     private final TargetPortGroups portGroups;
+    private final VolumeMetrics metrics;
     private final Map<Integer, Served> served = new ConcurrentSkipListMap<>();
     private volatile TargetConfig config = TargetConfig.empty();
     private long servedVersion;
@@ -47,9 +49,16 @@ public final class TargetCatalog implements TargetDirectory {
      * @param portGroups the target port groups every target reports (ALUA)
      */
     public TargetCatalog(TargetStore store, Supplier<List<String>> portals, TargetPortGroups portGroups) {
+        this(store, portals, portGroups, VolumeMetrics.none());
+    }
+
+    /** As above, counting the I/O of every LUN's volume into {@code metrics}. */
+    public TargetCatalog(TargetStore store, Supplier<List<String>> portals, TargetPortGroups portGroups,
+                         VolumeMetrics metrics) {
         this.store = store;
         this.portals = portals;
         this.portGroups = portGroups;
+        this.metrics = metrics;
         TargetStore.Versioned stored = store.current();
         if (stored != null) {
             serve(stored);
@@ -58,7 +67,13 @@ public final class TargetCatalog implements TargetDirectory {
 
     /** Opens the catalog kept in {@code file} (none yet: no targets) and starts serving its targets. */
     public static TargetCatalog open(NodeStorage storage, Path file, Supplier<List<String>> portals) {
-        return new TargetCatalog(new LocalTargetStore(storage, file), portals, TargetPortGroups.SINGLE);
+        return open(storage, file, portals, VolumeMetrics.none());
+    }
+
+    /** As above, counting the I/O of every LUN's volume into {@code metrics}. */
+    public static TargetCatalog open(NodeStorage storage, Path file, Supplier<List<String>> portals,
+                                     VolumeMetrics metrics) {
+        return new TargetCatalog(new LocalTargetStore(storage, file), portals, TargetPortGroups.SINGLE, metrics);
     }
 
     public TargetConfig config() {
@@ -126,9 +141,9 @@ public final class TargetCatalog implements TargetDirectory {
                     unit = null;
                 }
                 if (unit == null) {
-                    BlockVolume volume = store.open(lun);
+                    BlockVolume volume = metrics.metered(store.open(lun));
                     current.scsi.addUnit(new LogicalUnit(lun.lun(), volume, LunIdentity.forVolume(lun.volume()),
-                            lun.readOnly()));
+                            lun.readOnly(), metrics.senses(lun.volume())));
                 }
             }
             for (TargetConfig.Lun gone : lunsNotIn(current.scsi, target)) {

@@ -75,6 +75,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private final IscsiSettings settings;
     private final SessionRegistry registry;
     private final IscsiMetrics metrics;
+    private IscsiMetrics.CommandTimers commandTimers;
     private final PduDecoder decoder;
     private final PduEncoder encoder;
 
@@ -184,8 +185,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         boolean wasLoggedIn = state != State.LOGIN && parameters != null;
         state = State.CLOSED;
         metrics.connectionClosed();
-        if (wasLoggedIn && !discovery) {
-            metrics.sessionEnded(target.name());
+        if (wasLoggedIn && !discovery && nexus != null) { // nexus: the login completed and was counted
+            metrics.sessionEnded(target.name(), nexus.initiatorName());
         }
         for (Task task : tasks.values()) {
             task.aborted = true;
@@ -289,7 +290,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         state = State.FULL_FEATURE;
         metrics.login("success");
         if (!discovery) {
-            metrics.sessionStarted(target.name());
+            metrics.sessionStarted(target.name(), nexus.initiatorName());
+            commandTimers = metrics.commandTimers(target.name());
         }
         advertisedMaxCmdSN = expCmdSN + IscsiLimits.COMMAND_WINDOW - 1;
         ctx.writeAndFlush(LoginResponse.of(true, false, step.currentStage(), step.nextStage(), request.isid(), tsih,
@@ -586,8 +588,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void respond(Task task, ScsiResult result) {
-        metrics.command(target.name(), task.read ? "read" : task.write ? "write" : "none",
-                System.nanoTime() - task.arrivalNanos);
+        commandTimers.record(task.read, task.write, System.nanoTime() - task.arrivalNanos);
         long residual = task.expectedLength - result.commandLength();
         ByteBuf data = result.data();
         int dataLength = data == null ? 0 : (int) Math.min(data.readableBytes(), task.expectedLength);

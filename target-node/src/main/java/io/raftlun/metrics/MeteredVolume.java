@@ -1,0 +1,129 @@
+package io.raftlun.metrics;
+
+import io.netty.buffer.ByteBuf;
+import io.raftlun.metrics.VolumeIoMeters.Op;
+import io.raftlun.volume.BlockVolume;
+import io.raftlun.volume.Extent;
+import io.raftlun.volume.LbaStatus;
+import io.raftlun.volume.reservation.ReservationCommand;
+import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.Reservations;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/** A volume whose reads, writes, unmaps and flushes are counted and timed on their way through. */
+final class MeteredVolume implements BlockVolume {
+
+    private final BlockVolume volume;
+    private final VolumeIoMeters meters;
+
+    MeteredVolume(BlockVolume volume, VolumeIoMeters meters) {
+        this.volume = volume;
+        this.meters = meters;
+    }
+
+    @Override
+    public CompletableFuture<ByteBuf> read(long lba, int blocks) {
+        long start = meters.start();
+        return meters.track(Op.READ, (long) blocks * volume.blockSize(), volume.read(lba, blocks), start);
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua) {
+        long bytes = data.readableBytes(); // the volume owns and releases data from the call on
+        long start = meters.start();
+        return meters.track(Op.WRITE, bytes, volume.write(lba, data, fua), start);
+    }
+
+    @Override
+    public CompletableFuture<Void> writeSame(long lba, long blocks, ByteBuf pattern, boolean unmap) {
+        long start = meters.start();
+        return meters.track(unmap ? Op.UNMAP : Op.WRITE, blocks * volume.blockSize(),
+                volume.writeSame(lba, blocks, pattern, unmap), start);
+    }
+
+    @Override
+    public CompletableFuture<Void> unmap(List<Extent> extents) {
+        long blocks = 0;
+        for (Extent extent : extents) {
+            blocks += extent.blocks();
+        }
+        long start = meters.start();
+        return meters.track(Op.UNMAP, blocks * volume.blockSize(), volume.unmap(extents), start);
+    }
+
+    @Override
+    public CompletableFuture<Long> compareAndWrite(long lba, ByteBuf compare, ByteBuf write, boolean fua) {
+        long bytes = write.readableBytes();
+        long start = meters.start();
+        return meters.track(Op.WRITE, bytes, volume.compareAndWrite(lba, compare, write, fua), start);
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        long start = meters.start();
+        return meters.track(Op.FLUSH, 0, volume.flush(), start);
+    }
+
+    // ---------------------------------------------------------------- the rest passes through
+
+    @Override
+    public String name() {
+        return volume.name();
+    }
+
+    @Override
+    public int blockSize() {
+        return volume.blockSize();
+    }
+
+    @Override
+    public long blockCount() {
+        return volume.blockCount();
+    }
+
+    @Override
+    public CompletableFuture<List<LbaStatus>> lbaStatus(long lba, int maxExtents) {
+        return volume.lbaStatus(lba, maxExtents);
+    }
+
+    @Override
+    public boolean writeCacheEnabled() {
+        return volume.writeCacheEnabled();
+    }
+
+    @Override
+    public CompletableFuture<ReservationOutcome> reserve(ReservationCommand command) {
+        return volume.reserve(command);
+    }
+
+    @Override
+    public Reservations reservations() {
+        return volume.reservations();
+    }
+
+    @Override
+    public CompletableFuture<Void> announceReset() {
+        return volume.announceReset();
+    }
+
+    @Override
+    public AutoCloseable onResetElsewhere(Runnable listener) {
+        return volume.onResetElsewhere(listener);
+    }
+
+    @Override
+    public String leaderNode() {
+        return volume.leaderNode();
+    }
+
+    @Override
+    public AutoCloseable onLeaderChange(Runnable listener) {
+        return volume.onLeaderChange(listener);
+    }
+
+    @Override
+    public void close() {
+        volume.close();
+    }
+}
