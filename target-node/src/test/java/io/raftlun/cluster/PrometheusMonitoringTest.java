@@ -48,7 +48,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * The shipped monitoring ({@code grafana/}) against a real Prometheus scraping three nodes under
  * I/O from QEMU's initiator: the config and rules pass promtool, every query of every dashboard
- * panel and alert returns data, and stopping a node makes the volume-degraded alert pending.
+ * panel and alert returns data, stopping a node makes the volume-degraded alert pending, and the
+ * node back catches up and the volume reads healthy again.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -218,7 +219,33 @@ class PrometheusMonitoringTest {
         assertEquals(1, query("up{job=\"raftlun\"} == 0").get("result").size(), "the node-down query names the node");
     }
 
+    /**
+     * The stopped node back: the leader's lag figure for it shows the entries it missed, then its
+     * catching up, and the volume reads healthy again.
+     */
+    @Test
+    @Order(4)
+    void restartedNodeCatchesUpAndTheVolumeIsHealthyAgain() throws Exception {
+        assumeTrue(nodes.get(2) == null, "node3 was stopped by the test before");
+        String lag = "max(raftlun_raft_follower_lag_entries{group=\"" + VOLUME + "\", follower=\"node3\"})";
+        waitForQuery(lag + " > 0", "the leader counts the entries node3 missed");
+        double missed = value(lag);
+        long start = System.nanoTime();
+        nodes.set(2, Node.start(options.get(2)));
+        waitForQuery(lag + " < " + Math.max(1, missed / 2) + " and on() min(raftlun_volume_health{volume=\""
+                + VOLUME + "\"}) == 0", "node3 caught up and the volume is healthy");
+        System.out.printf("monitoring: node3 missed %.0f entries, caught up and volume healthy %.1f s after restart%n",
+                missed, (System.nanoTime() - start) / 1e9);
+    }
+
     // ---------------------------------------------------------------- Prometheus
+
+    /** The value of a query that returns one sample. */
+    private double value(String expression) throws Exception {
+        JsonNode result = query(expression).get("result");
+        assertEquals(1, result.size(), expression + ": " + result);
+        return Double.parseDouble(result.get(0).get("value").get(1).asString());
+    }
 
     private void startPrometheus(Path dir) throws Exception {
         Files.createDirectories(dir);

@@ -1,0 +1,67 @@
+package io.raftlun.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.netty.buffer.Unpooled;
+import io.raftlun.iscsi.IscsiMetrics;
+import io.raftlun.scsi.Sense;
+import io.raftlun.volume.BlockVolume;
+import io.raftlun.volume.MemoryVolume;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Test;
+
+class VolumeMetricsTest {
+
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+
+    @Test
+    void completedRequestsAreTimedWithTheirBytesAndFailuresCountedApart() throws Exception {
+        BlockVolume volume = new VolumeMetrics(registry).metered(new MemoryVolume("vol-a", 64, 512));
+        volume.write(0, Unpooled.wrappedBuffer(new byte[4096]), false).get();
+        volume.read(0, 4).get().release();
+        assertThrows(ExecutionException.class, () -> volume.read(60, 8).get()); // beyond the end
+
+        assertEquals(1, registry.get("raftlun_volume_io_seconds").tags("volume", "vol-a", "op", "write").timer().count());
+        assertEquals(4096, registry.get("raftlun_volume_io_bytes_total").tags("volume", "vol-a", "op", "write")
+                .counter().count());
+        assertEquals(1, registry.get("raftlun_volume_io_seconds").tags("volume", "vol-a", "op", "read").timer().count());
+        assertEquals(2048, registry.get("raftlun_volume_io_bytes_total").tags("volume", "vol-a", "op", "read")
+                .counter().count());
+        assertEquals(1, registry.get("raftlun_volume_io_errors_total").tags("volume", "vol-a", "op", "read")
+                .counter().count());
+        assertEquals(0, registry.get("raftlun_volume_queue_depth").tags("volume", "vol-a").gauge().value());
+    }
+
+    @Test
+    void checkConditionsAreCountedBySenseKeyWithUnnamedKeysAsOther() {
+        VolumeMetrics metrics = new VolumeMetrics(registry);
+        metrics.senses("vol-b").checkCondition(Sense.UNIT_ATTENTION);
+        metrics.senses("vol-b").checkCondition(Sense.MEDIUM_ERROR);
+        metrics.senses("vol-b").checkCondition(0x9); // vendor specific
+        assertEquals(1, count("vol-b", "unit_attention"));
+        assertEquals(1, count("vol-b", "medium_error"));
+        assertEquals(1, count("vol-b", "other"));
+        assertEquals(0, count("vol-b", "not_ready"));
+    }
+
+    private double count(String volume, String senseKey) {
+        return registry.get("raftlun_scsi_check_conditions_total").tags("volume", volume, "sense_key", senseKey)
+                .counter().count();
+    }
+
+    @Test
+    void sessionGaugesOfAnInitiatorGoWithItsLastSession() {
+        IscsiMetrics metrics = new IscsiMetrics(registry);
+        metrics.sessionStarted("iqn.t", "iqn.i");
+        metrics.sessionStarted("iqn.t", "iqn.i");
+        metrics.sessionEnded("iqn.t", "iqn.i");
+        assertEquals(1, registry.get("raftlun_iscsi_sessions").tags("target", "iqn.t", "initiator", "iqn.i")
+                .gauge().value());
+        metrics.sessionEnded("iqn.t", "iqn.i");
+        assertNull(registry.find("raftlun_iscsi_sessions").tags("initiator", "iqn.i").gauge());
+        assertNull(registry.find("raftlun_iscsi_session_connections").tags("initiator", "iqn.i").gauge());
+    }
+}
