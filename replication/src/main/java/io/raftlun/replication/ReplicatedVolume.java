@@ -234,11 +234,12 @@ public final class ReplicatedVolume implements BlockVolume {
     }
 
     /**
-     * The reset goes through the log, so every replica applies it in order with the writes, and
-     * is told everywhere before it completes (see {@link #submitAndApplyEverywhere}).
+     * The reset goes through the log, so every replica applies it in order with the writes (and
+     * releases RESERVE(6) there), and is told everywhere before it completes (see
+     * {@link #submitAndApplyEverywhere}).
      */
     @Override
-    public CompletableFuture<Void> announceReset() {
+    public CompletableFuture<Void> reset() {
         return submitAndApplyEverywhere(VolumeEntry.reset(raft.self().name())).thenApply(answer -> null);
     }
 

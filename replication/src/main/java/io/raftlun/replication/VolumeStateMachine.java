@@ -244,6 +244,9 @@ public final class VolumeStateMachine extends BaseStateMachine {
             }
             case VolumeEntry.RESET -> {
                 String origin = StandardCharsets.UTF_8.decode(in).toString();
+                synchronized (this) {
+                    reservations.logicalUnitReset();
+                }
                 resetListeners.forEach(listener -> listener.accept(origin));
                 return Message.EMPTY;
             }

@@ -72,11 +72,13 @@ public interface BlockVolume extends AutoCloseable {
     Reservations reservations();
 
     /**
-     * A logical unit reset through this node, told to the other nodes serving the volume so their
-     * sessions see its unit attention too. Completes once they have it, or once the wait for an
-     * unreachable node ends. A volume no other node serves has no one to tell.
+     * A logical unit reset through this node: RESERVE(6) is released (SPC-2 5.5.1), and the other
+     * nodes serving the volume are told so their sessions see its unit attention too. Completes
+     * once they have it, or once the wait for an unreachable node ends. A volume no other node
+     * serves has no one to tell.
      */
-    default CompletableFuture<Void> announceReset() {
+    default CompletableFuture<Void> reset() {
+        reservations().logicalUnitReset();
         return CompletableFuture.completedFuture(null);
     }
 

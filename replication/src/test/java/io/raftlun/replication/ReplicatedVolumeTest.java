@@ -2,6 +2,7 @@ package io.raftlun.replication;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
@@ -13,6 +14,8 @@ import io.raftlun.consensus.RaftNode;
 import io.raftlun.consensus.RaftSettings;
 import io.raftlun.volume.Extent;
 import io.raftlun.volume.LbaStatus;
+import io.raftlun.volume.reservation.ReservationCommand;
+import io.raftlun.volume.reservation.ReservationOutcome;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -191,10 +194,37 @@ class ReplicatedVolumeTest {
             told[i] = new java.util.concurrent.atomic.AtomicInteger();
             replicas[i].volume.onResetElsewhere(told[i]::incrementAndGet);
         }
-        replicas[1].volume.announceReset().join();
+        replicas[1].volume.reset().join();
         assertEquals(1, told[0].get(), "node 1 knew before the reset completed");
         assertEquals(0, told[1].get(), "the announcing node raised its unit attentions itself");
         assertEquals(1, told[2].get(), "node 3 knew before the reset completed");
+    }
+
+    @Test
+    void reserve6ThroughOneNodeHoldsOnEveryNodeAcrossARestartUntilAResetThroughAnother() throws Exception {
+        startAll();
+        String holder = "iqn.2026-11.test:host,i,0x000000000001|iqn.2026-11.test:lun,t,0x0001";
+        String other = "iqn.2026-11.test:host,i,0x000000000001|iqn.2026-11.test:lun,t,0x0002";
+        assertEquals(ReservationOutcome.Result.GOOD, replicas[0].volume.reserve(
+                ReservationCommand.reserve6(holder, "iqn.2026-11.test:host,i,0x000000000001", 1)).join().result());
+        for (Replica replica : replicas) {
+            assertTrue(replica.volume.reservations().reserve6HeldByAnother(other),
+                    "node " + replica.number + " applied the reservation before it completed");
+        }
+
+        replicas[1].raft.server().snapshotManagement(SnapshotManagementRequest.newCreate(ClientId.randomId(),
+                members.get(1).peerId(), group.getGroupId(), 0, 30_000, 1));
+        replicas[1].close();
+        replicas[1] = new Replica(1);
+        replicas[1].volume.read(0, 1).join().release(); // serving again
+        assertEquals(holder, replicas[1].volume.reservations().view().reserve6Holder(),
+                "the restarted replica has the holder back");
+
+        replicas[2].volume.reset().join();
+        for (Replica replica : replicas) {
+            assertNull(replica.volume.reservations().view().reserve6Holder(),
+                    "node " + replica.number + " released it before the reset completed");
+        }
     }
 
     @Test

@@ -364,26 +364,20 @@ final class Spc {
         if ((r.cdb[1] & 0x01) != 0 || ((r.cdb[0] & 0xff) == Commands.RESERVE_10 && (r.cdb[1] & 0x10) != 0)) {
             return Request.check(Sense.invalidCdbField(1)); // extents and third-party reservations
         }
-        Reservations.View persistent = r.unit.volume().reservations().view();
-        if (!persistent.registrations().isEmpty() || persistent.reserved()) {
-            return Request.conflict(); // SPC-4 5.13.3: RESERVE(6) meets persistent reservations with conflict
-        }
-        return r.unit.reserve(r.nexus()) ? Request.good() : Request.conflict();
+        return r.unit.reserve(r.nexus()).thenCompose(held -> held ? Request.good() : Request.conflict());
     }
 
     CompletableFuture<ScsiResult> release(Request r) {
         if ((r.cdb[1] & 0x01) != 0 || ((r.cdb[0] & 0xff) == Commands.RELEASE_10 && (r.cdb[1] & 0x10) != 0)) {
             return Request.check(Sense.invalidCdbField(1));
         }
-        r.unit.release(r.nexus());
-        return Request.good();
+        return r.unit.release(r.nexus()).thenCompose(released -> Request.good());
     }
 
     // ------------------------------------------------------------ PERSISTENT RESERVE IN / OUT (SPC-4 6.15, 6.16)
 
     CompletableFuture<ScsiResult> persistentReserveIn(Request r) {
-        ItNexus holder = r.unit.reservedBy();
-        if (holder != null && !holder.equals(r.nexus())) {
+        if (r.unit.reservedByAnother(r.nexus())) {
             return Request.conflict();
         }
         int serviceAction = r.cdb[1] & 0x1f;
@@ -455,9 +449,8 @@ final class Spc {
     }
 
     CompletableFuture<ScsiResult> persistentReserveOut(Request r) {
-        ItNexus holder = r.unit.reservedBy();
         long length = Cdb.u32(r.cdb, 5);
-        if (holder != null && !holder.equals(r.nexus())) {
+        if (r.unit.reservedByAnother(r.nexus())) { // checked again in the volume's order when applied
             return CompletableFuture.completedFuture(new ScsiResult(ScsiResult.RESERVATION_CONFLICT, null, null,
                     length));
         }

@@ -37,28 +37,40 @@ public final class TargetCatalog implements TargetDirectory {
     private final TargetStore store;
     private final Supplier<List<String>> portals;
     private final TargetPortGroups portGroups;
+    private final int relativeTargetPort;
     private final Map<Integer, Served> served = new ConcurrentSkipListMap<>();
     private volatile TargetConfig config = TargetConfig.empty();
     private long servedVersion;
 
     /**
-     * @param portals    the portals every target is reachable on, as {@code host:port,tpgt} (asked at
-     *                   each discovery, so a portal bound after the catalog opened is reported right)
-     * @param portGroups the target port groups every target reports (ALUA)
+     * @param portals            the portals every target is reachable on, as {@code host:port,tpgt}
+     *                           (asked at each discovery, so a portal bound after the catalog opened
+     *                           is reported right)
+     * @param portGroups         the target port groups every target reports (ALUA)
+     * @param relativeTargetPort this node's target port (its portal group tag): what initiators
+     *                           reserved through it before the LUNs open here is released then
      */
-    public TargetCatalog(TargetStore store, Supplier<List<String>> portals, TargetPortGroups portGroups) {
+    public TargetCatalog(TargetStore store, Supplier<List<String>> portals, TargetPortGroups portGroups,
+                         int relativeTargetPort) {
         this.store = store;
         this.portals = portals;
         this.portGroups = portGroups;
+        this.relativeTargetPort = relativeTargetPort;
         TargetStore.Versioned stored = store.current();
         if (stored != null) {
             serve(stored);
         }
     }
 
-    /** Opens the catalog kept in {@code file} (none yet: no targets) and starts serving its targets. */
-    public static TargetCatalog open(NodeStorage storage, Path file, Supplier<List<String>> portals) {
-        return new TargetCatalog(new LocalTargetStore(storage, file), portals, TargetPortGroups.SINGLE);
+    /**
+     * Opens the catalog kept in {@code file} (none yet: no targets) and starts serving its targets.
+     *
+     * @param relativeTargetPort this node's target port (its portal group tag)
+     */
+    public static TargetCatalog open(NodeStorage storage, Path file, Supplier<List<String>> portals,
+                                     int relativeTargetPort) {
+        return new TargetCatalog(new LocalTargetStore(storage, file), portals, TargetPortGroups.SINGLE,
+                relativeTargetPort);
     }
 
     public TargetConfig config() {
@@ -127,8 +139,9 @@ public final class TargetCatalog implements TargetDirectory {
                 }
                 if (unit == null) {
                     BlockVolume volume = store.open(lun);
-                    current.scsi.addUnit(new LogicalUnit(lun.lun(), volume, LunIdentity.forVolume(lun.volume()),
-                            lun.readOnly()));
+                    unit = new LogicalUnit(lun.lun(), volume, LunIdentity.forVolume(lun.volume()), lun.readOnly());
+                    unit.openedOnPort(relativeTargetPort);
+                    current.scsi.addUnit(unit);
                 }
             }
             for (TargetConfig.Lun gone : lunsNotIn(current.scsi, target)) {
