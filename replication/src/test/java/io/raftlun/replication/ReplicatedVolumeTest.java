@@ -16,6 +16,7 @@ import io.raftlun.volume.Extent;
 import io.raftlun.volume.LbaStatus;
 import io.raftlun.volume.reservation.ReservationCommand;
 import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.Reservations;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -224,6 +225,30 @@ class ReplicatedVolumeTest {
         for (Replica replica : replicas) {
             assertNull(replica.volume.reservations().view().reserve6Holder(),
                     "node " + replica.number + " released it before the reset completed");
+        }
+    }
+
+    /** SPC-4 5.12.11.4: a preempted registrant hears of it, though its session is on another node. */
+    @Test
+    void theUnitAttentionsOfAPreemptThroughOneNodeReachEveryNodeBeforeItCompletes() throws Exception {
+        startAll();
+        String host = "iqn.2026-11.test:host,i,0x000000000001";
+        String victim = host + "|iqn.2026-11.test:lun,t,0x0001";
+        String preemptor = host + "|iqn.2026-11.test:lun,t,0x0003";
+        List<List<ReservationOutcome.UnitAttention>> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (Replica replica : replicas) {
+            replica.volume.onUnitAttentions(heard::add);
+        }
+        replicas[0].volume.reserve(new ReservationCommand(ReservationCommand.Action.REGISTER, victim, host, 1, 0,
+                0x11, 0, 0, false, false)).join();
+        replicas[2].volume.reserve(new ReservationCommand(ReservationCommand.Action.REGISTER, preemptor, host, 3, 0,
+                0x33, 0, 0, false, false)).join();
+        replicas[2].volume.reserve(new ReservationCommand(ReservationCommand.Action.PREEMPT, preemptor, host, 3, 0x33,
+                0x11, Reservations.EXCLUSIVE_ACCESS, 0, false, false)).join();
+        assertEquals(3, heard.size(), "every node heard of it: " + heard);
+        for (List<ReservationOutcome.UnitAttention> attentions : heard) {
+            assertEquals(List.of(new ReservationOutcome.UnitAttention(victim, 0x2a05)), attentions,
+                    "REGISTRATIONS PREEMPTED for the victim");
         }
     }
 

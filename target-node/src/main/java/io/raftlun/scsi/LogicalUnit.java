@@ -29,6 +29,7 @@ public final class LogicalUnit implements AutoCloseable {
     private final AutoCloseable resetsElsewhere;
     private final AutoCloseable leaderChanges;
     private volatile String leader;
+    private final AutoCloseable reservationAttentions;
     /** RESERVE(6) releases this node submitted and the volume may not have applied yet. */
     private CompletableFuture<Void> releases = CompletableFuture.completedFuture(null);
 
@@ -41,6 +42,8 @@ public final class LogicalUnit implements AutoCloseable {
         this.resetsElsewhere = volume.onResetElsewhere(this::resetHere);
         this.leader = volume.leaderNode();
         this.leaderChanges = volume.onLeaderChange(this::leaderMaybeMoved);
+        this.reservationAttentions = volume.onUnitAttentions(attentions -> attentions.forEach(attention ->
+                unitAttentionForRegistrant(attention.nexus(), attention.asc())));
     }
 
     public long lun() {
@@ -109,7 +112,7 @@ public final class LogicalUnit implements AutoCloseable {
     }
 
     /** Establishes a unit attention for the nexuses whose PR key string is {@code prNexus}. */
-    void unitAttentionForRegistrant(String prNexus, int asc) {
+    private void unitAttentionForRegistrant(String prNexus, int asc) {
         unitAttentions.forEach((nexus, pending) -> {
             if (reservationKey(nexus).equals(prNexus)) {
                 add(pending, Sense.unitAttention(asc));
@@ -224,7 +227,7 @@ public final class LogicalUnit implements AutoCloseable {
     /** The LUN is no longer served: it stops listening to its volume. */
     @Override
     public void close() {
-        for (AutoCloseable listener : List.of(resetsElsewhere, leaderChanges)) {
+        for (AutoCloseable listener : List.of(resetsElsewhere, leaderChanges, reservationAttentions)) {
             try {
                 listener.close();
             } catch (Exception e) {

@@ -3,7 +3,6 @@ package io.raftlun.scsi;
 import io.netty.buffer.ByteBuf;
 import io.raftlun.volume.BlockVolume;
 import io.raftlun.volume.reservation.ReservationCommand;
-import io.raftlun.volume.reservation.ReservationOutcome;
 import io.raftlun.volume.reservation.Reservations;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -482,19 +481,14 @@ final class Spc {
         ReservationCommand command = new ReservationCommand(action, LogicalUnit.reservationKey(nexus),
                 nexus.initiatorPortName(), nexus.relativeTargetPort(), Cdb.u64(list, 0), Cdb.u64(list, 8),
                 r.cdb[2] & 0x0f, (r.cdb[2] & 0xff) >>> 4, (flags & 0x01) != 0, false);
-        LogicalUnit unit = r.unit;
-        return unit.volume().reserve(command).thenApply(outcome -> {
-            for (ReservationOutcome.UnitAttention attention : outcome.unitAttentions()) {
-                unit.unitAttentionForRegistrant(attention.nexus(), attention.asc());
-            }
-            return switch (outcome.result()) {
-                case GOOD -> new ScsiResult(ScsiResult.GOOD, null, null, length);
-                case RESERVATION_CONFLICT -> new ScsiResult(ScsiResult.RESERVATION_CONFLICT, null, null, length);
-                case ILLEGAL_REQUEST -> Request.result(outcome.fieldPointer() < 0
-                        ? Sense.illegalRequest(outcome.asc())
-                        : new Sense(Sense.ILLEGAL_REQUEST, outcome.asc() >> 8, outcome.asc() & 0xff,
-                                outcome.fieldPointer(), outcome.inCdb(), -1, -1), length);
-            };
+        // The unit attentions it establishes reach the registrants through the volume, on every node.
+        return r.unit.volume().reserve(command).thenApply(outcome -> switch (outcome.result()) {
+            case GOOD -> new ScsiResult(ScsiResult.GOOD, null, null, length);
+            case RESERVATION_CONFLICT -> new ScsiResult(ScsiResult.RESERVATION_CONFLICT, null, null, length);
+            case ILLEGAL_REQUEST -> Request.result(outcome.fieldPointer() < 0
+                    ? Sense.illegalRequest(outcome.asc())
+                    : new Sense(Sense.ILLEGAL_REQUEST, outcome.asc() >> 8, outcome.asc() & 0xff,
+                            outcome.fieldPointer(), outcome.inCdb(), -1, -1), length);
         });
     }
 
