@@ -6,10 +6,13 @@ import io.raftlun.volume.Extent;
 import io.raftlun.volume.LbaStatus;
 import io.raftlun.volume.reservation.ReservationCommand;
 import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.ReservationOutcome.UnitAttention;
 import io.raftlun.volume.reservation.Reservations;
+import io.raftlun.volume.reservation.UnitAttentionListeners;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 
 /**
  * A volume kept on this node only: the block store, driven from a small I/O thread pool. Writes
@@ -23,6 +26,7 @@ final class LocalVolume implements BlockVolume {
     private final Executor io;
     private final NodeStorage storage;
     private final Reservations reservations;
+    private final UnitAttentionListeners attentionListeners = new UnitAttentionListeners();
 
     LocalVolume(BlockStore store, Executor io, NodeStorage storage) {
         this.store = store;
@@ -123,16 +127,22 @@ final class LocalVolume implements BlockVolume {
     @Override
     public CompletableFuture<ReservationOutcome> reserve(ReservationCommand command) {
         return CompletableFuture.supplyAsync(() -> {
+            ReservationOutcome outcome;
             synchronized (reservations) {
                 byte[] before = reservations.encode();
-                ReservationOutcome outcome = reservations.apply(command);
+                outcome = reservations.apply(command);
                 byte[] after = reservations.encode();
                 if (!java.util.Arrays.equals(before, after)) {
                     storage.saveReservations(store.record(), after);
                 }
-                return outcome;
             }
+            return attentionListeners.tell(outcome);
         }, io);
+    }
+
+    @Override
+    public AutoCloseable onUnitAttentions(Consumer<List<UnitAttention>> listener) {
+        return attentionListeners.add(listener);
     }
 
     @Override

@@ -10,7 +10,9 @@ import io.raftlun.volume.LbaStatus;
 import io.raftlun.volume.VolumeException;
 import io.raftlun.volume.reservation.ReservationCommand;
 import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.ReservationOutcome.UnitAttention;
 import io.raftlun.volume.reservation.Reservations;
+import io.raftlun.volume.reservation.UnitAttentionListeners;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroup;
@@ -48,6 +51,8 @@ public final class ReplicatedVolume implements BlockVolume {
     private final Supplier<RaftGroup> group;
     private final VolumeStateMachine replica; // null on a node without a replica
     private final Executor io;
+    /** On a node without a replica, which applies no change: who hears of those made through it. */
+    private final UnitAttentionListeners attentionListeners = new UnitAttentionListeners();
 
     public ReplicatedVolume(String name, int blockSize, long blockCount, RaftNode raft, Supplier<RaftGroup> group,
                             VolumeStateMachine replica, Executor io) {
@@ -221,7 +226,18 @@ public final class ReplicatedVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<ReservationOutcome> reserve(ReservationCommand command) {
-        return submitAndApplyEverywhere(VolumeEntry.reserve(command.encode())).thenApply(VolumeEntry::outcome);
+        return submitAndApplyEverywhere(VolumeEntry.reserve(command.encode())).thenApply(VolumeEntry::outcome)
+                .thenApply(outcome -> replica == null ? attentionListeners.tell(outcome) : outcome);
+    }
+
+    /**
+     * The unit attentions of every reservation change, as this node's replica applies it. A node
+     * without a replica hears only of the changes made through itself (a known gap, as for
+     * reservations).
+     */
+    @Override
+    public AutoCloseable onUnitAttentions(Consumer<List<UnitAttention>> listener) {
+        return replica != null ? replica.onUnitAttentions(listener) : attentionListeners.add(listener);
     }
 
     /**
@@ -234,11 +250,12 @@ public final class ReplicatedVolume implements BlockVolume {
     }
 
     /**
-     * The reset goes through the log, so every replica applies it in order with the writes, and
-     * is told everywhere before it completes (see {@link #submitAndApplyEverywhere}).
+     * The reset goes through the log, so every replica applies it in order with the writes (and
+     * releases RESERVE(6) there), and is told everywhere before it completes (see
+     * {@link #submitAndApplyEverywhere}).
      */
     @Override
-    public CompletableFuture<Void> announceReset() {
+    public CompletableFuture<Void> reset() {
         return submitAndApplyEverywhere(VolumeEntry.reset(raft.self().name())).thenApply(answer -> null);
     }
 

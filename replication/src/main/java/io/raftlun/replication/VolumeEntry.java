@@ -26,7 +26,7 @@ final class VolumeEntry {
     static final byte UNMAP = 3;          // count, (lba, blocks)*
     static final byte COMPARE_AND_WRITE = 4; // lba, compare length, compare, write
     static final byte RESERVE = 5;        // reservation command
-    static final byte RESET = 6;          // name of the node the reset came through
+    static final byte RESET = 6;          // name of the node the reset came through; releases RESERVE(6)
 
     // queries
     static final byte BARRIER = 16;       // nothing: the caller reads its own replica afterwards

@@ -6,7 +6,10 @@ import io.raftlun.blockstore.BlockStore;
 import io.raftlun.consensus.LeaderQuery;
 import io.raftlun.volume.LbaStatus;
 import io.raftlun.volume.reservation.ReservationCommand;
+import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.ReservationOutcome.UnitAttention;
 import io.raftlun.volume.reservation.Reservations;
+import io.raftlun.volume.reservation.UnitAttentionListeners;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -68,6 +71,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
     private volatile LongConsumer commitLatency = nanos -> { };
     private final List<Consumer<String>> resetListeners = new CopyOnWriteArrayList<>();
     private final List<Runnable> leaderListeners = new CopyOnWriteArrayList<>();
+    private final UnitAttentionListeners attentionListeners = new UnitAttentionListeners();
     /** Who waits for this replica to apply an index: index -> futures, completed in index order. */
     private final java.util.concurrent.ConcurrentSkipListMap<Long, List<CompletableFuture<Void>>> appliedWaiters =
             new java.util.concurrent.ConcurrentSkipListMap<>();
@@ -275,12 +279,17 @@ public final class VolumeStateMachine extends BaseStateMachine {
             case VolumeEntry.RESERVE -> {
                 byte[] command = new byte[in.remaining()];
                 in.get(command);
+                ReservationOutcome outcome;
                 synchronized (this) { // against a checkpoint encoding the reservations meanwhile
-                    return VolumeEntry.outcome(reservations.apply(ReservationCommand.decode(command)));
+                    outcome = reservations.apply(ReservationCommand.decode(command));
                 }
+                return VolumeEntry.outcome(attentionListeners.tell(outcome));
             }
             case VolumeEntry.RESET -> {
                 String origin = StandardCharsets.UTF_8.decode(in).toString();
+                synchronized (this) {
+                    reservations.logicalUnitReset();
+                }
                 resetListeners.forEach(listener -> listener.accept(origin));
                 return Message.EMPTY;
             }
@@ -307,6 +316,15 @@ public final class VolumeStateMachine extends BaseStateMachine {
     public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
         leaderChanges.increment();
         leaderListeners.forEach(Runnable::run);
+    }
+
+    /**
+     * Tells {@code listener} the unit attentions each reservation change this replica applies
+     * establishes, so the registrants whose sessions are on this node learn of it, wherever the
+     * change came from. Returns what unregisters it.
+     */
+    public AutoCloseable onUnitAttentions(Consumer<List<UnitAttention>> listener) {
+        return attentionListeners.add(listener);
     }
 
     private void askForCheckpoint() {

@@ -3,9 +3,11 @@ package io.raftlun.volume;
 import io.netty.buffer.ByteBuf;
 import io.raftlun.volume.reservation.ReservationCommand;
 import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.ReservationOutcome.UnitAttention;
 import io.raftlun.volume.reservation.Reservations;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * A block volume as the SCSI layer sees it: asynchronous from the start, because the volume
@@ -72,11 +74,20 @@ public interface BlockVolume extends AutoCloseable {
     Reservations reservations();
 
     /**
-     * A logical unit reset through this node, told to the other nodes serving the volume so their
-     * sessions see its unit attention too. Completes once they have it, or once the wait for an
-     * unreachable node ends. A volume no other node serves has no one to tell.
+     * Runs {@code listener} with the unit attentions each reservation change establishes (such as
+     * REGISTRATIONS PREEMPTED), on every node serving the volume, whichever node the change came
+     * through, before the change completes. Returns what unregisters it.
      */
-    default CompletableFuture<Void> announceReset() {
+    AutoCloseable onUnitAttentions(Consumer<List<UnitAttention>> listener);
+
+    /**
+     * A logical unit reset through this node: RESERVE(6) is released (SPC-2 5.5.1), and the other
+     * nodes serving the volume are told so their sessions see its unit attention too. Completes
+     * once they have it, or once the wait for an unreachable node ends. A volume no other node
+     * serves has no one to tell.
+     */
+    default CompletableFuture<Void> reset() {
+        reservations().logicalUnitReset();
         return CompletableFuture.completedFuture(null);
     }
 

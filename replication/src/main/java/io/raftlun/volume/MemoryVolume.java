@@ -4,10 +4,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.raftlun.volume.reservation.ReservationCommand;
 import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.ReservationOutcome.UnitAttention;
 import io.raftlun.volume.reservation.Reservations;
+import io.raftlun.volume.reservation.UnitAttentionListeners;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * A volume in memory, thin: blocks never written read as zeros and cost nothing. For tests and for
@@ -22,6 +25,7 @@ public final class MemoryVolume implements BlockVolume {
     private final long blockCount;
     private final byte[][] chunks;
     private final Reservations reservations = new Reservations();
+    private final UnitAttentionListeners attentionListeners = new UnitAttentionListeners();
 
     public MemoryVolume(String name, long blockCount, int blockSize) {
         this.name = name;
@@ -199,7 +203,12 @@ public final class MemoryVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<ReservationOutcome> reserve(ReservationCommand command) {
-        return CompletableFuture.completedFuture(reservations.apply(command));
+        return CompletableFuture.completedFuture(attentionListeners.tell(reservations.apply(command)));
+    }
+
+    @Override
+    public AutoCloseable onUnitAttentions(Consumer<List<UnitAttention>> listener) {
+        return attentionListeners.add(listener);
     }
 
     @Override

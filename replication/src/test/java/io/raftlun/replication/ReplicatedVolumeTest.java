@@ -2,6 +2,7 @@ package io.raftlun.replication;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
@@ -13,6 +14,9 @@ import io.raftlun.consensus.RaftNode;
 import io.raftlun.consensus.RaftSettings;
 import io.raftlun.volume.Extent;
 import io.raftlun.volume.LbaStatus;
+import io.raftlun.volume.reservation.ReservationCommand;
+import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.Reservations;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -191,10 +195,61 @@ class ReplicatedVolumeTest {
             told[i] = new java.util.concurrent.atomic.AtomicInteger();
             replicas[i].volume.onResetElsewhere(told[i]::incrementAndGet);
         }
-        replicas[1].volume.announceReset().join();
+        replicas[1].volume.reset().join();
         assertEquals(1, told[0].get(), "node 1 knew before the reset completed");
         assertEquals(0, told[1].get(), "the announcing node raised its unit attentions itself");
         assertEquals(1, told[2].get(), "node 3 knew before the reset completed");
+    }
+
+    @Test
+    void reserve6ThroughOneNodeHoldsOnEveryNodeAcrossARestartUntilAResetThroughAnother() throws Exception {
+        startAll();
+        String holder = "iqn.2026-11.test:host,i,0x000000000001|iqn.2026-11.test:lun,t,0x0001";
+        String other = "iqn.2026-11.test:host,i,0x000000000001|iqn.2026-11.test:lun,t,0x0002";
+        assertEquals(ReservationOutcome.Result.GOOD, replicas[0].volume.reserve(
+                ReservationCommand.reserve6(holder, "iqn.2026-11.test:host,i,0x000000000001", 1)).join().result());
+        for (Replica replica : replicas) {
+            assertTrue(replica.volume.reservations().reserve6HeldByAnother(other),
+                    "node " + replica.number + " applied the reservation before it completed");
+        }
+
+        replicas[1].raft.server().snapshotManagement(SnapshotManagementRequest.newCreate(ClientId.randomId(),
+                members.get(1).peerId(), group.getGroupId(), 0, 30_000, 1));
+        replicas[1].close();
+        replicas[1] = new Replica(1);
+        replicas[1].volume.read(0, 1).join().release(); // serving again
+        assertEquals(holder, replicas[1].volume.reservations().view().reserve6Holder(),
+                "the restarted replica has the holder back");
+
+        replicas[2].volume.reset().join();
+        for (Replica replica : replicas) {
+            assertNull(replica.volume.reservations().view().reserve6Holder(),
+                    "node " + replica.number + " released it before the reset completed");
+        }
+    }
+
+    /** SPC-4 5.12.11.4: a preempted registrant hears of it, though its session is on another node. */
+    @Test
+    void theUnitAttentionsOfAPreemptThroughOneNodeReachEveryNodeBeforeItCompletes() throws Exception {
+        startAll();
+        String host = "iqn.2026-11.test:host,i,0x000000000001";
+        String victim = host + "|iqn.2026-11.test:lun,t,0x0001";
+        String preemptor = host + "|iqn.2026-11.test:lun,t,0x0003";
+        List<List<ReservationOutcome.UnitAttention>> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+        for (Replica replica : replicas) {
+            replica.volume.onUnitAttentions(heard::add);
+        }
+        replicas[0].volume.reserve(new ReservationCommand(ReservationCommand.Action.REGISTER, victim, host, 1, 0,
+                0x11, 0, 0, false, false)).join();
+        replicas[2].volume.reserve(new ReservationCommand(ReservationCommand.Action.REGISTER, preemptor, host, 3, 0,
+                0x33, 0, 0, false, false)).join();
+        replicas[2].volume.reserve(new ReservationCommand(ReservationCommand.Action.PREEMPT, preemptor, host, 3, 0x33,
+                0x11, Reservations.EXCLUSIVE_ACCESS, 0, false, false)).join();
+        assertEquals(3, heard.size(), "every node heard of it: " + heard);
+        for (List<ReservationOutcome.UnitAttention> attentions : heard) {
+            assertEquals(List.of(new ReservationOutcome.UnitAttention(victim, 0x2a05)), attentions,
+                    "REGISTRATIONS PREEMPTED for the victim");
+        }
     }
 
     @Test

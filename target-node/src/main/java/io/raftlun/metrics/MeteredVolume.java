@@ -7,11 +7,17 @@ import io.raftlun.volume.Extent;
 import io.raftlun.volume.LbaStatus;
 import io.raftlun.volume.reservation.ReservationCommand;
 import io.raftlun.volume.reservation.ReservationOutcome;
+import io.raftlun.volume.reservation.ReservationOutcome.UnitAttention;
 import io.raftlun.volume.reservation.Reservations;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
-/** A volume whose reads, writes, unmaps and flushes are counted and timed on their way through. */
+/**
+ * A volume whose reads, writes, unmaps and flushes are counted and timed on their way through.
+ * Everything else passes through, default methods too (a test checks that every method of
+ * {@link BlockVolume} is overridden here, so one added later cannot silently skip the volume).
+ */
 final class MeteredVolume implements BlockVolume {
 
     private final BlockVolume volume;
@@ -103,8 +109,13 @@ final class MeteredVolume implements BlockVolume {
     }
 
     @Override
-    public CompletableFuture<Void> announceReset() {
-        return volume.announceReset();
+    public AutoCloseable onUnitAttentions(Consumer<List<UnitAttention>> listener) {
+        return volume.onUnitAttentions(listener);
+    }
+
+    @Override
+    public CompletableFuture<Void> reset() {
+        return volume.reset();
     }
 
     @Override

@@ -75,6 +75,11 @@ public final class Node implements AutoCloseable {
             metrics.beforeScrape(storeMetrics::refresh);
             VolumeMetrics volumeMetrics = new VolumeMetrics(metrics.registry());
             IscsiServer[] bound = new IscsiServer[1]; // the portal's port is known once it is bound
+            IscsiSettings portal = IscsiSettings.defaults(options.portal());
+            if (options.cluster() != null) {
+                portal = portal.withPortalGroupTag(options.cluster().portalGroupTag(options.name()));
+            }
+            int tag = portal.portalGroupTag(); // also the relative target port of every nexus through it
             ClusterNode cluster = null;
             TargetCatalog catalog;
             if (options.cluster() != null) {
@@ -83,18 +88,14 @@ public final class Node implements AutoCloseable {
                 metrics.beforeScrape(new RaftMetrics(metrics.registry(), cluster)::refresh);
                 ClusterNode members = cluster;
                 catalog = new TargetCatalog(cluster, () -> portals(members, bound[0], options),
-                        options.cluster().portGroups(), volumeMetrics);
+                        options.cluster().portGroups(), tag, volumeMetrics);
                 cluster.onTargets(catalog::serve);
             } else {
                 catalog = TargetCatalog.open(storage, options.dataDir().resolve("targets.json"),
-                        () -> List.of(portalName(bound[0] == null ? options.portal() : bound[0].localAddress()) + ",1"),
-                        volumeMetrics);
+                        () -> List.of(portalName(bound[0] == null ? options.portal() : bound[0].localAddress()) + ","
+                                + tag), tag, volumeMetrics);
             }
             prepare.accept(catalog);
-            IscsiSettings portal = IscsiSettings.defaults(options.portal());
-            if (options.cluster() != null) {
-                portal = portal.withPortalGroupTag(options.cluster().portalGroupTag(options.name()));
-            }
             IscsiMetrics iscsiMetrics = new IscsiMetrics(metrics.registry());
             IscsiServer iscsi = IscsiServer.start(portal, catalog, iscsiMetrics);
             bound[0] = iscsi;

@@ -137,8 +137,7 @@ public final class BlockTarget implements ScsiTarget {
         if (access == OpcodeTable.Access.ALWAYS || access == OpcodeTable.Access.RESERVATION) {
             return false; // reservation commands check for themselves (RELEASE by another nexus is a no-op)
         }
-        ItNexus holder = unit.reservedBy();
-        if (holder != null && !holder.equals(nexus)) {
+        if (unit.reservedByAnother(nexus)) {
             return true;
         }
         if (access == OpcodeTable.Access.INFORMATIONAL) {
@@ -194,8 +193,9 @@ public final class BlockTarget implements ScsiTarget {
     }
 
     @Override
-    public void nexusClosed(ItNexus nexus) {
+    public CompletableFuture<Void> nexusClosed(ItNexus nexus) {
         nexuses.remove(nexus);
-        units.values().forEach(unit -> unit.nexusClosed(nexus));
+        return CompletableFuture.allOf(units.values().stream().map(unit -> unit.nexusClosed(nexus))
+                .toArray(CompletableFuture[]::new));
     }
 }

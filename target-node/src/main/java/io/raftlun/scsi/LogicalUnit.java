@@ -1,6 +1,8 @@
 package io.raftlun.scsi;
 
 import io.raftlun.volume.BlockVolume;
+import io.raftlun.volume.reservation.ReservationCommand;
+import io.raftlun.volume.reservation.ReservationOutcome;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
@@ -10,8 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One LUN of a target: a disk over a volume, and the state SCSI keeps per logical unit: pending
- * unit attentions per I_T nexus, the RESERVE(6) holder, the caching mode page.
+ * One LUN of a target: a disk over a volume, and the state SCSI keeps per logical unit on this
+ * node: pending unit attentions per I_T nexus, the caching mode page. Reservations, RESERVE(6)'s
+ * too, are the volume's, so every node serving it enforces the same ones.
  */
 public final class LogicalUnit implements AutoCloseable {
 
@@ -22,11 +25,13 @@ public final class LogicalUnit implements AutoCloseable {
     private final LunIdentity identity;
     private final boolean readOnly;
     private final Map<ItNexus, ArrayDeque<Sense>> unitAttentions = new ConcurrentHashMap<>();
-    private volatile ItNexus reservedBy;
     private volatile boolean writeCacheEnabled;
     private final AutoCloseable resetsElsewhere;
     private final AutoCloseable leaderChanges;
     private volatile String leader;
+    private final AutoCloseable reservationAttentions;
+    /** RESERVE(6) releases this node submitted and the volume may not have applied yet. */
+    private CompletableFuture<Void> releases = CompletableFuture.completedFuture(null);
     private final SenseCounter senses;
 
     public LogicalUnit(long lun, BlockVolume volume, LunIdentity identity, boolean readOnly) {
@@ -44,6 +49,8 @@ public final class LogicalUnit implements AutoCloseable {
         this.resetsElsewhere = volume.onResetElsewhere(this::resetHere);
         this.leader = volume.leaderNode();
         this.leaderChanges = volume.onLeaderChange(this::leaderMaybeMoved);
+        this.reservationAttentions = volume.onUnitAttentions(attentions -> attentions.forEach(attention ->
+                unitAttentionForRegistrant(attention.nexus(), attention.asc())));
     }
 
     public long lun() {
@@ -97,11 +104,19 @@ public final class LogicalUnit implements AutoCloseable {
         unitAttentions.put(nexus, pending);
     }
 
-    void nexusClosed(ItNexus nexus) {
+    /**
+     * The nexus is gone: so are its unit attentions, and a RESERVE(6) it holds (SPC-2 5.5.1).
+     * Completes once the release is applied on every node.
+     */
+    CompletableFuture<Void> nexusClosed(ItNexus nexus) {
         unitAttentions.remove(nexus);
-        if (nexus.equals(reservedBy)) {
-            reservedBy = null; // SPC-2 5.5.1: an I_T nexus loss releases RESERVE(6)
+        String key = reservationKey(nexus);
+        // Its RESERVE(6) came through this node, whose replica applied it before GOOD: most sessions hold
+        // none and end without a log entry.
+        if (!key.equals(volume.reservations().view().reserve6Holder())) {
+            return CompletableFuture.completedFuture(null);
         }
+        return releaseInOrder(ReservationCommand.release6(key));
     }
 
     /** Establishes a unit attention for every known nexus but {@code except} (null: for all). */
@@ -114,7 +129,7 @@ public final class LogicalUnit implements AutoCloseable {
     }
 
     /** Establishes a unit attention for the nexuses whose PR key string is {@code prNexus}. */
-    void unitAttentionForRegistrant(String prNexus, int asc) {
+    private void unitAttentionForRegistrant(String prNexus, int asc) {
         unitAttentions.forEach((nexus, pending) -> {
             if (reservationKey(nexus).equals(prNexus)) {
                 add(pending, Sense.unitAttention(asc));
@@ -151,26 +166,51 @@ public final class LogicalUnit implements AutoCloseable {
         }
     }
 
-    // ------------------------------------------------------------ reservations
+    // ------------------------------------------------------------ RESERVE(6) (SPC-2 5.5.1)
 
-    ItNexus reservedBy() {
-        return reservedBy;
+    /** True if another I_T nexus than {@code nexus} holds RESERVE(6): then {@code nexus} conflicts. */
+    boolean reservedByAnother(ItNexus nexus) {
+        return volume.reservations().reserve6HeldByAnother(reservationKey(nexus));
     }
 
-    /** RESERVE(6): true if now held by {@code nexus}. */
-    synchronized boolean reserve(ItNexus nexus) {
-        if (reservedBy == null || reservedBy.equals(nexus)) {
-            reservedBy = nexus;
-            return true;
+    /** RESERVE(6): true if {@code nexus} holds the logical unit now, on every node serving it. */
+    CompletableFuture<Boolean> reserve(ItNexus nexus) {
+        ReservationCommand reserve = ReservationCommand.reserve6(reservationKey(nexus), nexus.initiatorPortName(),
+                nexus.relativeTargetPort());
+        CompletableFuture<Void> pending;
+        synchronized (this) {
+            pending = releases;
         }
-        return false;
+        // After this node's pending releases: one for a session now reinstated must not undo it.
+        return pending.thenCompose(ignored -> volume.reserve(reserve))
+                .thenApply(outcome -> outcome.result() == ReservationOutcome.Result.GOOD);
     }
 
     /** RELEASE(6): releases only what {@code nexus} holds (SPC-2 7.17). */
-    synchronized void release(ItNexus nexus) {
-        if (nexus.equals(reservedBy)) {
-            reservedBy = null;
-        }
+    CompletableFuture<Void> release(ItNexus nexus) {
+        return volume.reserve(ReservationCommand.release6(reservationKey(nexus))).thenApply(outcome -> null);
+    }
+
+    /**
+     * This node's target port serves the LUN from now on. A RESERVE(6) held through that port was
+     * held by a nexus that is gone (the node restarted, or the LUN was taken away), so it is
+     * released; RESERVE(6) through this node waits for that.
+     */
+    public CompletableFuture<Void> openedOnPort(int relativeTargetPort) {
+        return releaseInOrder(ReservationCommand.release6ThroughPort(relativeTargetPort));
+    }
+
+    /** A release that later RESERVE(6)s through this node are ordered after. */
+    private synchronized CompletableFuture<Void> releaseInOrder(ReservationCommand release) {
+        CompletableFuture<Void> applied = volume.reserve(release).handle((outcome, failure) -> {
+            if (failure != null) {
+                log.warn("LUN {}: releasing RESERVE(6) on volume {} failed: {}", lun, volume.name(),
+                        failure.toString());
+            }
+            return null;
+        });
+        releases = releases.isDone() ? applied : CompletableFuture.allOf(releases, applied);
+        return applied;
     }
 
     /**
@@ -180,7 +220,7 @@ public final class LogicalUnit implements AutoCloseable {
      */
     CompletableFuture<Void> reset() {
         resetHere();
-        return volume.announceReset();
+        return volume.reset();
     }
 
     /**
@@ -196,15 +236,15 @@ public final class LogicalUnit implements AutoCloseable {
         }
     }
 
+    /** A reset through this node or another: the volume releases RESERVE(6) itself. */
     private void resetHere() {
-        reservedBy = null;
         unitAttentionForOthers(null, Sense.BUS_DEVICE_RESET);
     }
 
     /** The LUN is no longer served: it stops listening to its volume. */
     @Override
     public void close() {
-        for (AutoCloseable listener : List.of(resetsElsewhere, leaderChanges)) {
+        for (AutoCloseable listener : List.of(resetsElsewhere, leaderChanges, reservationAttentions)) {
             try {
                 listener.close();
             } catch (Exception e) {

@@ -31,6 +31,9 @@ public interface ScsiTarget {
     /** A new I_T nexus: it sees a POWER ON, RESET OR BUS DEVICE RESET unit attention first. */
     void nexusOpened(ItNexus nexus);
 
-    /** The nexus is gone (session closed): drop its unit attentions and RESERVE(6) reservations. */
-    void nexusClosed(ItNexus nexus);
+    /**
+     * The nexus is gone (session closed): drop its unit attentions and RESERVE(6) reservations.
+     * Completes once every node serving the logical units has released them.
+     */
+    CompletableFuture<Void> nexusClosed(ItNexus nexus);
 }

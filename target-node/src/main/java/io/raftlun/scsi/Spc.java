@@ -3,7 +3,6 @@ package io.raftlun.scsi;
 import io.netty.buffer.ByteBuf;
 import io.raftlun.volume.BlockVolume;
 import io.raftlun.volume.reservation.ReservationCommand;
-import io.raftlun.volume.reservation.ReservationOutcome;
 import io.raftlun.volume.reservation.Reservations;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -364,26 +363,20 @@ final class Spc {
         if ((r.cdb[1] & 0x01) != 0 || ((r.cdb[0] & 0xff) == Commands.RESERVE_10 && (r.cdb[1] & 0x10) != 0)) {
             return Request.check(Sense.invalidCdbField(1)); // extents and third-party reservations
         }
-        Reservations.View persistent = r.unit.volume().reservations().view();
-        if (!persistent.registrations().isEmpty() || persistent.reserved()) {
-            return Request.conflict(); // SPC-4 5.13.3: RESERVE(6) meets persistent reservations with conflict
-        }
-        return r.unit.reserve(r.nexus()) ? Request.good() : Request.conflict();
+        return r.unit.reserve(r.nexus()).thenCompose(held -> held ? Request.good() : Request.conflict());
     }
 
     CompletableFuture<ScsiResult> release(Request r) {
         if ((r.cdb[1] & 0x01) != 0 || ((r.cdb[0] & 0xff) == Commands.RELEASE_10 && (r.cdb[1] & 0x10) != 0)) {
             return Request.check(Sense.invalidCdbField(1));
         }
-        r.unit.release(r.nexus());
-        return Request.good();
+        return r.unit.release(r.nexus()).thenCompose(released -> Request.good());
     }
 
     // ------------------------------------------------------------ PERSISTENT RESERVE IN / OUT (SPC-4 6.15, 6.16)
 
     CompletableFuture<ScsiResult> persistentReserveIn(Request r) {
-        ItNexus holder = r.unit.reservedBy();
-        if (holder != null && !holder.equals(r.nexus())) {
+        if (r.unit.reservedByAnother(r.nexus())) {
             return Request.conflict();
         }
         int serviceAction = r.cdb[1] & 0x1f;
@@ -455,9 +448,8 @@ final class Spc {
     }
 
     CompletableFuture<ScsiResult> persistentReserveOut(Request r) {
-        ItNexus holder = r.unit.reservedBy();
         long length = Cdb.u32(r.cdb, 5);
-        if (holder != null && !holder.equals(r.nexus())) {
+        if (r.unit.reservedByAnother(r.nexus())) { // checked again in the volume's order when applied
             return CompletableFuture.completedFuture(new ScsiResult(ScsiResult.RESERVATION_CONFLICT, null, null,
                     length));
         }
@@ -489,19 +481,14 @@ final class Spc {
         ReservationCommand command = new ReservationCommand(action, LogicalUnit.reservationKey(nexus),
                 nexus.initiatorPortName(), nexus.relativeTargetPort(), Cdb.u64(list, 0), Cdb.u64(list, 8),
                 r.cdb[2] & 0x0f, (r.cdb[2] & 0xff) >>> 4, (flags & 0x01) != 0, false);
-        LogicalUnit unit = r.unit;
-        return unit.volume().reserve(command).thenApply(outcome -> {
-            for (ReservationOutcome.UnitAttention attention : outcome.unitAttentions()) {
-                unit.unitAttentionForRegistrant(attention.nexus(), attention.asc());
-            }
-            return switch (outcome.result()) {
-                case GOOD -> new ScsiResult(ScsiResult.GOOD, null, null, length);
-                case RESERVATION_CONFLICT -> new ScsiResult(ScsiResult.RESERVATION_CONFLICT, null, null, length);
-                case ILLEGAL_REQUEST -> Request.result(outcome.fieldPointer() < 0
-                        ? Sense.illegalRequest(outcome.asc())
-                        : new Sense(Sense.ILLEGAL_REQUEST, outcome.asc() >> 8, outcome.asc() & 0xff,
-                                outcome.fieldPointer(), outcome.inCdb(), -1, -1), length);
-            };
+        // The unit attentions it establishes reach the registrants through the volume, on every node.
+        return r.unit.volume().reserve(command).thenApply(outcome -> switch (outcome.result()) {
+            case GOOD -> new ScsiResult(ScsiResult.GOOD, null, null, length);
+            case RESERVATION_CONFLICT -> new ScsiResult(ScsiResult.RESERVATION_CONFLICT, null, null, length);
+            case ILLEGAL_REQUEST -> Request.result(outcome.fieldPointer() < 0
+                    ? Sense.illegalRequest(outcome.asc())
+                    : new Sense(Sense.ILLEGAL_REQUEST, outcome.asc() >> 8, outcome.asc() & 0xff,
+                            outcome.fieldPointer(), outcome.inCdb(), -1, -1), length);
         });
     }
 

@@ -38,26 +38,32 @@ public final class TargetCatalog implements TargetDirectory {
     private final TargetStore store;
     private final Supplier<List<String>> portals;
     private final TargetPortGroups portGroups;
+    private final int relativeTargetPort;
     private final VolumeMetrics metrics;
     private final Map<Integer, Served> served = new ConcurrentSkipListMap<>();
     private volatile TargetConfig config = TargetConfig.empty();
     private long servedVersion;
 
     /**
-     * @param portals    the portals every target is reachable on, as {@code host:port,tpgt} (asked at
-     *                   each discovery, so a portal bound after the catalog opened is reported right)
-     * @param portGroups the target port groups every target reports (ALUA)
+     * @param portals            the portals every target is reachable on, as {@code host:port,tpgt}
+     *                           (asked at each discovery, so a portal bound after the catalog opened
+     *                           is reported right)
+     * @param portGroups         the target port groups every target reports (ALUA)
+     * @param relativeTargetPort this node's target port (its portal group tag): what initiators
+     *                           reserved through it before the LUNs open here is released then
      */
-    public TargetCatalog(TargetStore store, Supplier<List<String>> portals, TargetPortGroups portGroups) {
-        this(store, portals, portGroups, VolumeMetrics.none());
+    public TargetCatalog(TargetStore store, Supplier<List<String>> portals, TargetPortGroups portGroups,
+                         int relativeTargetPort) {
+        this(store, portals, portGroups, relativeTargetPort, VolumeMetrics.none());
     }
 
     /** As above, counting the I/O of every LUN's volume into {@code metrics}. */
     public TargetCatalog(TargetStore store, Supplier<List<String>> portals, TargetPortGroups portGroups,
-                         VolumeMetrics metrics) {
+                         int relativeTargetPort, VolumeMetrics metrics) {
         this.store = store;
         this.portals = portals;
         this.portGroups = portGroups;
+        this.relativeTargetPort = relativeTargetPort;
         this.metrics = metrics;
         TargetStore.Versioned stored = store.current();
         if (stored != null) {
@@ -65,15 +71,21 @@ public final class TargetCatalog implements TargetDirectory {
         }
     }
 
-    /** Opens the catalog kept in {@code file} (none yet: no targets) and starts serving its targets. */
-    public static TargetCatalog open(NodeStorage storage, Path file, Supplier<List<String>> portals) {
-        return open(storage, file, portals, VolumeMetrics.none());
+    /**
+     * Opens the catalog kept in {@code file} (none yet: no targets) and starts serving its targets.
+     *
+     * @param relativeTargetPort this node's target port (its portal group tag)
+     */
+    public static TargetCatalog open(NodeStorage storage, Path file, Supplier<List<String>> portals,
+                                     int relativeTargetPort) {
+        return open(storage, file, portals, relativeTargetPort, VolumeMetrics.none());
     }
 
     /** As above, counting the I/O of every LUN's volume into {@code metrics}. */
     public static TargetCatalog open(NodeStorage storage, Path file, Supplier<List<String>> portals,
-                                     VolumeMetrics metrics) {
-        return new TargetCatalog(new LocalTargetStore(storage, file), portals, TargetPortGroups.SINGLE, metrics);
+                                     int relativeTargetPort, VolumeMetrics metrics) {
+        return new TargetCatalog(new LocalTargetStore(storage, file), portals, TargetPortGroups.SINGLE,
+                relativeTargetPort, metrics);
     }
 
     public TargetConfig config() {
@@ -142,8 +154,10 @@ public final class TargetCatalog implements TargetDirectory {
                 }
                 if (unit == null) {
                     BlockVolume volume = metrics.metered(store.open(lun));
-                    current.scsi.addUnit(new LogicalUnit(lun.lun(), volume, LunIdentity.forVolume(lun.volume()),
-                            lun.readOnly(), metrics.senses(lun.volume())));
+                    unit = new LogicalUnit(lun.lun(), volume, LunIdentity.forVolume(lun.volume()), lun.readOnly(),
+                            metrics.senses(lun.volume()));
+                    unit.openedOnPort(relativeTargetPort);
+                    current.scsi.addUnit(unit);
                 }
             }
             for (TargetConfig.Lun gone : lunsNotIn(current.scsi, target)) {

@@ -40,6 +40,10 @@ class ThreeNodeClusterTest {
 
     static final String IQN = "iqn.2026-11.io.raftlun:cluster";
     static final long SINGLE_NODE_PASSED = 176;
+    /** iscsi-test-cu runs a list from its end: RESERVE(6) first, then whatever it left meets the PR suites. */
+    static final String RESERVATION_SUITES = "SCSI.Prout*,SCSI.Prin*,SCSI.Reserve6";
+    /** libiscsi 1.19: Reserve6 7, PrinReadKeys 2, PrinServiceactionRange 1, PrinReportCapabilities 1, Prout* 16. */
+    static final long RESERVATION_TESTS = 27;
 
     final List<Node> nodes = new ArrayList<>();
     ResourceLeakDetector.Level leakLevel;
@@ -220,5 +224,21 @@ class ThreeNodeClusterTest {
             groups.put(i + 1, i == leader ? "active/optimized" : "active/non-optimized");
         }
         return groups;
+    }
+
+    /**
+     * RESERVE(6) and persistent reservations with the initiator's two paths through two nodes:
+     * what one path reserves, registers or releases holds on the other path's node at once, and
+     * a path's logout, connection loss or LUN reset releases its RESERVE(6) everywhere.
+     */
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void reservationSuitesPassThroughTwoNodes() throws Exception {
+        IscsiTestCu.Report report = IscsiTestCu.run(url(1), url(2), RESERVATION_SUITES, Duration.ofMinutes(3));
+        System.out.println("3-node cluster, reservations through nodes 2 and 3: " + report.summary());
+        String failures = report.failures().stream().map(IscsiTestCu.TestResult::name)
+                .collect(Collectors.joining(", "));
+        assertEquals(0, report.count(IscsiTestCu.Outcome.FAILED), failures + "\n" + report.output());
+        assertEquals(RESERVATION_TESTS, report.count(IscsiTestCu.Outcome.PASSED), report.output());
     }
 }

@@ -36,6 +36,16 @@ class VolumeMetricsTest {
     }
 
     @Test
+    void theMeteredVolumePassesEveryMethodOnIncludingDefaultOnes() throws Exception {
+        for (java.lang.reflect.Method method : BlockVolume.class.getMethods()) {
+            if (!java.lang.reflect.Modifier.isStatic(method.getModifiers())) {
+                assertEquals(MeteredVolume.class, MeteredVolume.class.getMethod(method.getName(),
+                        method.getParameterTypes()).getDeclaringClass(), method + " is passed on");
+            }
+        }
+    }
+
+    @Test
     void checkConditionsAreCountedBySenseKeyWithUnnamedKeysAsOther() {
         VolumeMetrics metrics = new VolumeMetrics(registry);
         metrics.senses("vol-b").checkCondition(Sense.UNIT_ATTENTION);

@@ -3,15 +3,21 @@ package io.raftlun.target;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftlun.blockstore.NodeStorage;
 import io.raftlun.iscsi.TargetDirectory;
+import io.raftlun.scsi.TargetPortGroups;
+import io.raftlun.volume.BlockVolume;
+import io.raftlun.volume.MemoryVolume;
+import io.raftlun.volume.reservation.ReservationCommand;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,13 +39,13 @@ class TargetCatalogTest {
     @Test
     void targetsAndVolumesSurviveARestart() {
         try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
-            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), () -> List.of("127.0.0.1:3260,1"));
+            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), () -> List.of("127.0.0.1:3260,1"), 1);
             catalog.apply(TargetConfig.empty().with(target(List.of("ALL"), lun(1, "v1"), lun(2, "v2"))));
             assertNotNull(storage.volume("v1"));
             assertNotNull(storage.volume("v2"));
         }
         try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
-            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), () -> List.of("127.0.0.1:3260,1"));
+            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), () -> List.of("127.0.0.1:3260,1"), 1);
             TargetDirectory.IscsiTarget served = catalog.find(IQN).orElseThrow();
             assertEquals(1, served.tid());
             assertTrue(served.scsi().hasLun(1));
@@ -50,7 +56,7 @@ class TargetCatalogTest {
     @Test
     void removingALunKeepsItsVolume() {
         try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
-            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List::of);
+            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List::of, 1);
             catalog.apply(TargetConfig.empty().with(target(List.of("ALL"), lun(1, "v1"), lun(2, "v2"))));
             catalog.update(c -> c.with(target(List.of("ALL"), lun(1, "v1"))));
             TargetDirectory.IscsiTarget served = catalog.find(IQN).orElseThrow();
@@ -62,7 +68,7 @@ class TargetCatalogTest {
     @Test
     void badConfigIsRefusedWholeWithEveryProblemNamed() throws Exception {
         try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
-            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List::of);
+            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List::of, 1);
             TargetConfig bad = new TargetConfig(List.of(new TargetConfig.Target(0, "not-an-iqn", null,
                     List.of(lun(1, "v1"), new TargetConfig.Lun(1, "v2", 1000, 512, null, false)),
                     List.of("ALL", "10.0.0.0/99"), List.of("nobody"), null)),
@@ -75,6 +81,44 @@ class TargetCatalogTest {
             assertTrue(storage.volumes().isEmpty(), "nothing was created");
             assertFalse(Files.exists(dir.resolve("targets.json")));
         }
+    }
+
+    /**
+     * A node coming back: the sessions through its port are gone, so a RESERVE(6) one of them held
+     * is released when the LUN opens there; one held through another node's port stays.
+     */
+    @Test
+    void aLunOpeningReleasesTheReserve6HeldThroughThisNodesPortOnly() {
+        MemoryVolume volume = new MemoryVolume("v1", 1024, 512);
+        String initiator = "iqn.2026-11.test:host,i,0x000000000001";
+        String throughNode2 = initiator + "|" + IQN + ",t,0x0002";
+        volume.reserve(ReservationCommand.reserve6(throughNode2, initiator, 2)).join();
+        TargetStore holdingVolume = new TargetStore() {
+            Versioned current;
+
+            @Override
+            public Versioned current() {
+                return current;
+            }
+
+            @Override
+            public Versioned update(UnaryOperator<TargetConfig> change, UnaryOperator<TargetConfig> check) {
+                current = new Versioned(check.apply(change.apply(TargetConfig.empty())), 1);
+                return current;
+            }
+
+            @Override
+            public BlockVolume open(TargetConfig.Lun lun) {
+                return volume;
+            }
+        };
+
+        new TargetCatalog(holdingVolume, List::of, TargetPortGroups.SINGLE, 3).apply(TargetConfig.empty().with(target(List.of("ALL"),
+                lun(1, "v1"))));
+        assertEquals(throughNode2, volume.reservations().view().reserve6Holder(), "node 3 opening changes nothing");
+
+        new TargetCatalog(holdingVolume, List::of, TargetPortGroups.SINGLE, 2); // node 2 starts and serves the stored config
+        assertNull(volume.reservations().view().reserve6Holder(), "node 2 back: its old session's RESERVE(6) went");
     }
 
     @Test

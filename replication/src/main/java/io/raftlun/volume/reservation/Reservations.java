@@ -14,9 +14,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The persistent reservation state of one volume (SPC-4 5.12): registrations by I_T nexus, the
- * reservation and its type, the generation. Deterministic: the same commands in the same order
- * give the same state on every replica. Thread-safe.
+ * The reservation state of one volume: persistent reservations (SPC-4 5.12) with registrations by
+ * I_T nexus, the reservation and its type, the generation; and the I_T nexus holding RESERVE(6)
+ * (SPC-2 5.5.1). Deterministic: the same commands in the same order give the same state on every
+ * replica, so every node enforces the same reservations. Thread-safe.
  */
 public final class Reservations {
 
@@ -39,8 +40,13 @@ public final class Reservations {
                                boolean allTargetPorts) {
     }
 
-    /** What a reader sees: a consistent copy of the state. */
-    public record View(int generation, List<Registration> registrations, String holder, int type, boolean aptpl) {
+    /**
+     * What a reader sees: a consistent copy of the state.
+     *
+     * @param reserve6Holder the I_T nexus holding RESERVE(6), or null
+     */
+    public record View(int generation, List<Registration> registrations, String holder, int type, boolean aptpl,
+                       String reserve6Holder) {
         public boolean reserved() {
             return type != 0;
         }
@@ -70,12 +76,26 @@ public final class Reservations {
     private String holder;
     private int type;
     private boolean aptpl;
+    private String reserve6Holder;
+    /** The relative target port {@link #reserve6Holder} came through: its node's port. */
+    private int reserve6Port;
 
     /** Applies one command; the caller persists {@link #encode()} when the outcome changed state. */
     public synchronized ReservationOutcome apply(ReservationCommand command) {
         if (command.action() == null || command.action() == Action.REGISTER_AND_MOVE) {
             return ReservationOutcome.illegal(INVALID_FIELD_IN_CDB, 1, true);
         }
+        return switch (command.action()) {
+            case RESERVE_6 -> reserve6(command);
+            case RELEASE_6 -> release6(command);
+            case RELEASE_6_THROUGH_PORT -> release6ThroughPort(command);
+            default -> reserve6HeldByAnother(command.nexus())
+                    ? ReservationOutcome.conflict() // another nexus's RESERVE(6) shuts PR out (SPC-2 5.5.1)
+                    : persistent(command);
+        };
+    }
+
+    private ReservationOutcome persistent(ReservationCommand command) {
         Registration own = registrations.get(command.nexus());
         return switch (command.action()) {
             case REGISTER, REGISTER_AND_IGNORE_EXISTING_KEY -> register(command, own);
@@ -85,6 +105,46 @@ public final class Reservations {
             case PREEMPT, PREEMPT_AND_ABORT -> preempt(command, own);
             default -> ReservationOutcome.illegal(INVALID_FIELD_IN_CDB, 1, true);
         };
+    }
+
+    /** SPC-4 5.13.3: RESERVE(6) conflicts while persistent reservations are in use. */
+    private ReservationOutcome reserve6(ReservationCommand command) {
+        if (reserve6HeldByAnother(command.nexus()) || !registrations.isEmpty()) {
+            return ReservationOutcome.conflict();
+        }
+        reserve6Holder = command.nexus();
+        reserve6Port = command.relativeTargetPort();
+        return ReservationOutcome.good();
+    }
+
+    /** A nexus that holds nothing releases nothing (SPC-2 7.17). */
+    private ReservationOutcome release6(ReservationCommand command) {
+        if (command.nexus().equals(reserve6Holder)) {
+            releaseReserve6();
+        }
+        return ReservationOutcome.good();
+    }
+
+    private ReservationOutcome release6ThroughPort(ReservationCommand command) {
+        if (reserve6Holder != null && reserve6Port == command.relativeTargetPort()) {
+            releaseReserve6();
+        }
+        return ReservationOutcome.good();
+    }
+
+    private void releaseReserve6() {
+        reserve6Holder = null;
+        reserve6Port = 0;
+    }
+
+    /** A logical unit or target reset: RESERVE(6) is released (SPC-2 5.5.1), persistent reservations stay. */
+    public synchronized void logicalUnitReset() {
+        releaseReserve6();
+    }
+
+    /** Whether an I_T nexus other than {@code nexus} holds RESERVE(6): then {@code nexus} conflicts. */
+    public synchronized boolean reserve6HeldByAnother(String nexus) {
+        return reserve6Holder != null && !reserve6Holder.equals(nexus);
     }
 
     private ReservationOutcome register(ReservationCommand command, Registration own) {
@@ -291,7 +351,7 @@ public final class Reservations {
     }
 
     public synchronized View view() {
-        return new View(generation, List.copyOf(registrations.values()), holder, type, aptpl);
+        return new View(generation, List.copyOf(registrations.values()), holder, type, aptpl, reserve6Holder);
     }
 
     static boolean validType(int type) {
@@ -311,7 +371,7 @@ public final class Reservations {
         try {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             DataOutputStream out = new DataOutputStream(bytes);
-            out.writeByte(1); // format version
+            out.writeByte(2); // format version: 2 added the RESERVE(6) holder
             out.writeInt(generation);
             out.writeByte(type);
             out.writeUTF(holder == null ? "" : holder);
@@ -324,6 +384,8 @@ public final class Reservations {
                 out.writeLong(r.key());
                 out.writeBoolean(r.allTargetPorts());
             }
+            out.writeUTF(reserve6Holder == null ? "" : reserve6Holder);
+            out.writeShort(reserve6Port);
             return bytes.toByteArray();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -337,7 +399,7 @@ public final class Reservations {
         }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
             int version = in.readUnsignedByte();
-            if (version != 1) {
+            if (version != 1 && version != 2) {
                 throw new IllegalArgumentException("unknown reservation state format " + version);
             }
             state.generation = in.readInt();
@@ -350,6 +412,11 @@ public final class Reservations {
                 Registration r = new Registration(in.readUTF(), in.readUTF(), in.readUnsignedShort(), in.readLong(),
                         in.readBoolean());
                 state.registrations.put(r.nexus(), r);
+            }
+            if (version >= 2) {
+                String reserve6Holder = in.readUTF();
+                state.reserve6Holder = reserve6Holder.isEmpty() ? null : reserve6Holder;
+                state.reserve6Port = in.readUnsignedShort();
             }
             return state;
         } catch (IOException e) {

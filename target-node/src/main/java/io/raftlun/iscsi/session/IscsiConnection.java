@@ -90,6 +90,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private int tsih;
     private int connectionId;
     private volatile boolean superseded;
+    private boolean nexusEnded;
 
     // Sequence numbers (RFC 7143 §4.2.2), serial-number arithmetic throughout.
     private int statSN;
@@ -198,9 +199,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         waitingForCmdSN.clear();
         if (sessionKey != null) {
             registry.unregister(sessionKey, this);
-            if (!superseded && target != null && nexus != null) { // nexus: only once the login completed
-                target.scsi().nexusClosed(nexus);
-            }
+            endNexus();
         }
         ctx.fireChannelInactive();
     }
@@ -929,10 +928,23 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
         LogoutRequest request = pendingLogout;
         pendingLogout = null;
-        ctx.writeAndFlush(LogoutResponse.of(LogoutResponse.CLOSED, request.initiatorTaskTag(), nextStatus(),
-                parameters.defaultTime2Wait(), parameters.defaultTime2Retain()))
-                .addListener(ChannelFutureListener.CLOSE);
-        log.info("{}: logged out", describePeer());
+        // What the session held is released on every node before the initiator hears it is closed,
+        // so a command it sends next through another node's portal no longer meets its RESERVE(6).
+        endNexus().whenComplete((released, failure) -> ctx.executor().execute(() -> {
+            ctx.writeAndFlush(LogoutResponse.of(LogoutResponse.CLOSED, request.initiatorTaskTag(), nextStatus(),
+                    parameters.defaultTime2Wait(), parameters.defaultTime2Retain()))
+                    .addListener(ChannelFutureListener.CLOSE);
+            log.info("{}: logged out", describePeer());
+        }));
+    }
+
+    /** The I_T nexus ends once: at logout, or when the connection goes; a reinstated session's goes at login. */
+    private CompletableFuture<Void> endNexus() {
+        if (nexusEnded || superseded || target == null || nexus == null) { // nexus: once the login completed
+            return CompletableFuture.completedFuture(null);
+        }
+        nexusEnded = true;
+        return target.scsi().nexusClosed(nexus);
     }
 
     /** Asks the initiator to log out (shutdown, maintenance) within {@code seconds}. */

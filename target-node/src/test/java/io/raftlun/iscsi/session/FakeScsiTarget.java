@@ -67,7 +67,8 @@ final class FakeScsiTarget implements ScsiTarget {
     }
 
     @Override
-    public void nexusClosed(ItNexus nexus) {
+    public CompletableFuture<Void> nexusClosed(ItNexus nexus) {
         events.add("closed:" + nexus.initiatorPortName());
+        return CompletableFuture.completedFuture(null);
     }
 }
