@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
 public final class FloatingPortal implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(FloatingPortal.class);
-    static final long CHECK_MILLIS = 200;
+    static final long CHECK_MILLIS = 100;
     /** After a failed {@code ip} command (no privilege, no such device): wait before trying again. */
     static final long RETRY_MILLIS = 5000;
     /**
@@ -84,6 +84,7 @@ public final class FloatingPortal implements AutoCloseable {
     private final ScheduledExecutorService checks =
             Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("floating-portal", true));
     private AutoCloseable listener; // non-null while held; only the checks thread touches it
+    private Process guard; // removes the address if this process dies holding it
     private long nextTry;
     private long heldSince;
 
@@ -174,6 +175,7 @@ public final class FloatingPortal implements AutoCloseable {
             nextTry = System.currentTimeMillis() + RETRY_MILLIS;
             return;
         }
+        guard = guard();
         // Unsolicited ARP: neighbours replace the previous holder's MAC in their caches now,
         // instead of after their entries go stale. Sent in the background (arping waits between).
         run(List.of("arping", "-U", "-c", "3", "-w", "3", "-I", device, address.address().getHostAddress()), false);
@@ -181,15 +183,48 @@ public final class FloatingPortal implements AutoCloseable {
         log.info("floating portal {} taken on {}", address, device);
     }
 
+    /**
+     * A shell that waits on a pipe from this process and removes the address when the pipe closes:
+     * if this process dies holding it (kill -9, a crash), its host stops claiming the address at
+     * once. Otherwise the host would answer initiators' reconnects to it with RST until the next
+     * node start, and keep answering ARP for it next to the new holder. Signals to the process
+     * group (Ctrl-C) are ignored: this process releases the address itself then.
+     */
+    private Process guard() {
+        try {
+            return new ProcessBuilder("sh", "-c", "trap '' INT HUP TERM; read -r _; exec ip addr del "
+                    + address + " dev " + device)
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        } catch (IOException e) {
+            log.warn("floating portal {}: no guard removes the address should this process die: {}", address,
+                    e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * Closes the portal first, while the address still carries packets: its initiators are asked
+     * to log out and their connections end, so they reconnect at once, to the new holder (which
+     * took the address when it became leader, and announced it). Only then the address goes.
+     */
     private void release(String why) {
         AutoCloseable held = listener;
         listener = null;
-        ip("addr", "del", address.toString(), "dev", device);
         try {
             held.close();
         } catch (Exception e) {
             log.warn("floating portal {}: closing its portal: {}", address, e.toString());
         }
+        if (guard != null) { // stopped first, so it cannot remove the address once this node takes it again
+            guard.destroyForcibly();
+            try {
+                guard.waitFor(2, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            guard = null;
+        }
+        ip("addr", "del", address.toString(), "dev", device);
         log.info("floating portal {} released: {}", address, why);
     }
 
