@@ -111,7 +111,11 @@ public final class RaftNode implements AutoCloseable {
         GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(2L * MAX_ENTRY_BYTES));
         long election = settings.electionTimeout().toMillis();
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(election, TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2 * election, TimeUnit.MILLISECONDS));
+        // A follower wakes every random timeout in [min, max] and starts an election if the last
+        // one passed without a word from the leader: a dead leader is noticed after up to about
+        // 2 * max. A narrow range keeps that short; split votes stay rare (pre-vote, 3 replicas).
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(election + election / 4,
+                TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, 3 * election),
                 TimeUnit.MILLISECONDS));
         // Reads are linearizable everywhere: the leader answers within its lease, a follower asks

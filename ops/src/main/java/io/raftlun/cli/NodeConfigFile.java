@@ -3,6 +3,7 @@ package io.raftlun.cli;
 import io.raftlun.cluster.ClusterOptions;
 import io.raftlun.cluster.FloatingPortal;
 import io.raftlun.consensus.RaftMember;
+import io.raftlun.consensus.RaftSettings;
 import io.raftlun.target.TargetConfig;
 import java.time.Duration;
 import java.util.List;
@@ -36,7 +37,7 @@ public record NodeConfigFile(String name, String dataDir, String portal, String 
      * @param id                  the cluster's identity
      * @param members             every node: name and Raft address HOST:PORT
      * @param replicationFactor   replicas per new volume (default 3)
-     * @param electionTimeoutMs   Raft's shortest election timeout (default 1000)
+     * @param electionTimeoutMs   Raft's shortest election timeout (default 500)
      * @param floatingPortal      ADDRESS/PREFIX the cluster's leader holds for single-path initiators
      *                            (optional; needs root or CAP_NET_ADMIN and CAP_NET_RAW)
      */
@@ -65,7 +66,7 @@ public record NodeConfigFile(String name, String dataDir, String portal, String 
             }).toList();
             return new ClusterOptions(id, raft,
                     replicationFactor == null ? ClusterOptions.DEFAULT_REPLICATION_FACTOR : replicationFactor,
-                    Duration.ofMillis(electionTimeoutMs == null ? 1000 : electionTimeoutMs),
+                    electionTimeoutMs == null ? RaftSettings.DEFAULT_ELECTION_TIMEOUT : Duration.ofMillis(electionTimeoutMs),
                     floatingPortal == null ? null : FloatingPortal.Address.parse(floatingPortal));
         }
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.util.ResourceLeakDetector;
 import io.raftlun.conformance.IscsiTestCu;
 import io.raftlun.consensus.RaftMember;
+import io.raftlun.consensus.RaftSettings;
 import io.raftlun.node.Node;
 import io.raftlun.node.NodeOptions;
 import io.raftlun.recipe.AluaProbe;
@@ -58,7 +59,7 @@ class ThreeNodeClusterTest {
             String host = "127.0.0." + i;
             members.add(new RaftMember("node" + i, new InetSocketAddress(host, freePort(host))));
         }
-        ClusterOptions cluster = new ClusterOptions("test-cluster", members, 3, Duration.ofMillis(1000));
+        ClusterOptions cluster = new ClusterOptions("test-cluster", members, 3, RaftSettings.DEFAULT_ELECTION_TIMEOUT);
         for (int i = 1; i <= 3; i++) {
             String host = "127.0.0." + i;
             nodes.add(Node.start(new NodeOptions("node" + i, dir.resolve("node" + i), new InetSocketAddress(host, 0),
