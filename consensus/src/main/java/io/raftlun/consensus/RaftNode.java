@@ -221,16 +221,34 @@ public final class RaftNode implements AutoCloseable {
      * follows, so stopping it costs the initiators no election. Each group gets {@code timeout}.
      */
     public List<HandOver> handOverLeadership(Duration timeout) {
-        List<CompletableFuture<HandOver>> handOvers = new java.util.ArrayList<>();
-        for (RaftGroupId group : server.getGroupIds()) {
-            if (isLeader(group)) {
-                handOvers.add(CompletableFuture.supplyAsync(() -> handOver(group, timeout), submitters));
-            }
-        }
-        return handOvers.stream().map(CompletableFuture::join).toList();
+        return handOverLeadership(timeout, null);
     }
 
-    private HandOver handOver(RaftGroupId group, Duration timeout) {
+    /**
+     * As {@link #handOverLeadership(Duration)}, {@code first} (if led here) before the others,
+     * which then go to the node that took {@code first} where it can take them: so the node
+     * serving the cluster's floating portal also leads its volumes, without a second hand-over.
+     */
+    public List<HandOver> handOverLeadership(Duration timeout, RaftGroupId first) {
+        List<HandOver> handedOver = new java.util.ArrayList<>();
+        String preferred = null;
+        if (first != null && isLeader(first)) {
+            HandOver handOver = handOver(first, timeout, null);
+            handedOver.add(handOver);
+            preferred = handOver.newLeader();
+        }
+        List<CompletableFuture<HandOver>> handOvers = new java.util.ArrayList<>();
+        for (RaftGroupId group : server.getGroupIds()) {
+            if (!group.equals(first) && isLeader(group)) {
+                String to = preferred;
+                handOvers.add(CompletableFuture.supplyAsync(() -> handOver(group, timeout, to), submitters));
+            }
+        }
+        handOvers.stream().map(CompletableFuture::join).forEach(handedOver::add);
+        return handedOver;
+    }
+
+    private HandOver handOver(RaftGroupId group, Duration timeout, String preferred) {
         long start = System.nanoTime();
         String problem = "no follower answered within " + 2 * settings.electionTimeout().toMillis() + " ms";
         List<String> followers = followersByLastContact(group);
@@ -245,6 +263,10 @@ public final class RaftNode implements AutoCloseable {
                 break;
             }
             followers = followersByLastContact(group);
+        }
+        if (preferred != null && followers.contains(preferred)) {
+            followers = java.util.stream.Stream.concat(java.util.stream.Stream.of(preferred),
+                    followers.stream().filter(f -> !f.equals(preferred))).toList();
         }
         for (String follower : followers) {
             long left = timeout.toMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);

@@ -314,15 +314,16 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     // ---------------------------------------------------------------- maintenance
 
     /**
-     * Hands the leadership of every group this node leads (the meta group, volumes) to a
-     * follower, for maintenance: I/O moves to the new leaders with no election timeout, and ALUA
-     * makes their ports the optimized paths. Each entry names the group ("meta" or the volume),
+     * Hands the leadership of every group this node leads to a follower, for maintenance: the
+     * meta group first, then the volumes, to the same node where it can take them (it also takes
+     * the floating portal). I/O moves to the new leaders with no election timeout, and ALUA makes
+     * their ports the optimized paths. Each entry names the group ("meta" or the volume),
      * where its leadership went (null: nowhere) and how long that took.
      */
     public List<Map<String, Object>> drain(Duration timeout) {
         Map<RaftGroupId, String> names = groupNames();
         List<Map<String, Object>> handedOver = new ArrayList<>();
-        for (RaftNode.HandOver handOver : raft.handOverLeadership(timeout)) {
+        for (RaftNode.HandOver handOver : raft.handOverLeadership(timeout, metaGroup.getGroupId())) {
             Map<String, Object> h = new LinkedHashMap<>();
             h.put("group", names.getOrDefault(handOver.group(), handOver.group().toString()));
             h.put("newLeader", handOver.newLeader());
@@ -403,11 +404,21 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         return raft.leader(metaGroup.getGroupId()).isPresent();
     }
 
+    /** The group's current Raft term as this node knows it (-1 while it starts): every election raises it. */
+    private long term(RaftGroupId group) {
+        try {
+            return raft.server().getDivision(group).getInfo().getCurrentTerm();
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** For {@code /api/status}: the meta group and each volume's replicas as this node sees them. */
     public Map<String, Object> status() {
         Map<String, Object> status = new LinkedHashMap<>();
         status.put("cluster", options.id());
         status.put("metaLeader", raft.leader(metaGroup.getGroupId()).orElse(null));
+        status.put("metaTerm", term(metaGroup.getGroupId()));
         status.put("members", options.members().stream().map(RaftMember::name).toList());
         status.put("nodes", nodes());
         List<Map<String, Object>> volumes = new ArrayList<>();
@@ -421,6 +432,7 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                 try {
                     RaftServer.Division division = raft.server().getDivision(group);
                     v.put("role", String.valueOf(division.getInfo().getCurrentRole()));
+                    v.put("term", division.getInfo().getCurrentTerm());
                     v.put("commitIndex", division.getRaftLog().getLastCommittedIndex());
                     v.put("appliedIndex", division.getInfo().getLastAppliedIndex());
                 } catch (IOException | RuntimeException e) { // the group is still starting
