@@ -54,6 +54,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--skip-ext4", description = "Leave out the ext4 workload (it needs root).")
     boolean skipExt4;
 
+    @Option(names = "--skip-failover", description = "Leave out raftlun-rf3's failover pauses (each round, three "
+            + "node hosts and an initiator host in network namespaces; needs root, iproute2, iputils-arping).")
+    boolean skipFailover;
+
+    @Option(names = "--election-timeout-ms", description = "raftlun-rf3's Raft election timeout (default: the "
+            + "node's default), to measure its effect on the failover pauses and on elections under load.")
+    Integer electionTimeoutMs;
+
     @Option(names = "--targets", split = ",", defaultValue = "tgt,raftlun-rf1,raftlun-rf3",
             description = "Targets to run, in this order each round: tgt, raftlun-rf1 (one node), raftlun-rf3 "
                     + "(three nodes on 127.0.0.1-3, replication factor 3; the initiator uses node 1) "
@@ -75,6 +83,8 @@ public final class BenchCommand implements Callable<Integer> {
         }
         boolean root = "root".equals(System.getProperty("user.name"));
         boolean ext4 = !skipExt4 && root;
+        boolean failover = !skipFailover && root && targets.contains(RaftlunNodes.CLUSTER)
+                && Processes.onPath("ip") && Processes.onPath("arping");
         if (out == null) {
             out = Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         }
@@ -93,11 +103,14 @@ public final class BenchCommand implements Callable<Integer> {
                     AtomicLong peakRss = new AtomicLong();
                     Thread sampler = sampleMemory(target, peakRss);
                     try {
+                        boolean replicated = target.name().equals(RaftlunNodes.CLUSTER);
+                        long termsBefore = replicated ? raftTerms((RaftlunNodes) target) : 0;
                         for (Workload workload : workloads) {
-                            List<Measurement> results = workload.run(target, work);
-                            results.forEach(m -> System.out.printf("  %-36s %12.2f %s%n", m.metric(), m.value(),
-                                    m.unit()));
-                            report.add(results);
+                            report.add(print(workload.run(target, work)));
+                        }
+                        if (replicated) { // every election raises a term: under load there should be none
+                            report.add(print(List.of(new Measurement(target.name(), "Raft elections during the above",
+                                    "count", raftTerms((RaftlunNodes) target) - termsBefore, false))));
                         }
                     } finally {
                         sampler.interrupt();
@@ -106,6 +119,11 @@ public final class BenchCommand implements Callable<Integer> {
                     report.add(List.of(new Measurement(target.name(), "peak RSS under load", "MiB",
                             peakRss.get() / (double) MIB, false)));
                 }
+            }
+            if (failover) {
+                System.out.printf("round %d/%d: %s failover, across network namespaces%n", round, rounds,
+                        RaftlunNodes.CLUSTER);
+                report.add(print(NetnsFailover.run(work, electionTimeoutMs)));
             }
         }
         String machine = machine();
@@ -119,14 +137,33 @@ public final class BenchCommand implements Callable<Integer> {
         if (!ext4) {
             System.out.println("(ext4 workload left out" + (root ? "" : ": it needs root") + ")");
         }
+        if (!failover && targets.contains(RaftlunNodes.CLUSTER)) {
+            System.out.println("(failover pauses left out" + (root ? "" : ": network namespaces need root") + ")");
+        }
         return 0;
+    }
+
+    private static List<Measurement> print(List<Measurement> results) {
+        results.forEach(m -> System.out.printf("  %-36s %12.2f %s%n", m.metric(), m.value(), m.unit()));
+        return results;
+    }
+
+    /** The sum of the Raft terms of the cluster's groups as node 1 sees them. */
+    private static long raftTerms(RaftlunNodes cluster) throws Exception {
+        java.util.Map<?, ?> status = (java.util.Map<?, ?>) cluster.status(0).get("cluster");
+        long terms = ((Number) status.get("metaTerm")).longValue();
+        for (Object volume : (List<?>) status.get("volumes")) {
+            Object term = ((java.util.Map<?, ?>) volume).get("term");
+            terms += term == null ? 0 : ((Number) term).longValue();
+        }
+        return terms;
     }
 
     private TargetUnderTest start(String which, Path work, long size) throws Exception {
         return switch (which) {
             case "tgt" -> TgtReference.start(work, host, port, size);
             case "raftlun-rf1" -> RaftlunNodes.single(work, host, port + 1, size);
-            case "raftlun-rf3" -> RaftlunNodes.cluster(work, port + 2, port + 10, size);
+            case RaftlunNodes.CLUSTER -> RaftlunNodes.cluster(work, port + 2, port + 10, size, electionTimeoutMs);
             default -> throw new picocli.CommandLine.ParameterException(
                     new picocli.CommandLine(this), "unknown target " + which + " (known: tgt, raftlun-rf1, raftlun-rf3)");
         };

@@ -2,6 +2,7 @@ package io.raftlun.bench;
 
 import io.raftlun.cli.LocalCluster;
 import io.raftlun.cli.NodeConfigFile;
+import io.raftlun.node.AdminToken;
 import io.raftlun.target.ConfigFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * raftlun as the benchmark runs it: node processes started from this very jar, exactly as an
@@ -17,11 +19,15 @@ import java.util.List;
 final class RaftlunNodes implements TargetUnderTest {
 
     static final String IQN = "iqn.2026-11.io.raftlun.bench:raftlun";
+    /** The three-node cluster's name in reports. */
+    static final String CLUSTER = "raftlun-rf3";
 
     private final String name;
     private final String host;
     private final int port;
     private final List<Process> nodes;
+    private final List<Path> dataDirs = new ArrayList<>();
+    private int adminPort;
 
     private RaftlunNodes(String name, String host, int port, List<Process> nodes) {
         this.name = name;
@@ -49,32 +55,34 @@ final class RaftlunNodes implements TargetUnderTest {
     }
 
     /**
-     * Three nodes on 127.0.0.1-3 (portal {@code port} on each, Raft on {@code raftPort}), one thin
-     * LUN replicated to all three (replication factor 3). The initiator uses node 1's portal.
+     * Three nodes on 127.0.0.1-3 (portal {@code port} on each, Raft on {@code raftPort}, admin API
+     * on {@code raftPort + 1}), one thin LUN replicated to all three (replication factor 3). The
+     * initiator uses node 1's portal. {@code electionTimeoutMs} null: the nodes' default.
      */
-    static RaftlunNodes cluster(Path workDir, int port, int raftPort, long sizeBytes)
+    static RaftlunNodes cluster(Path workDir, int port, int raftPort, long sizeBytes, Integer electionTimeoutMs)
             throws IOException, InterruptedException {
         List<NodeConfigFile.Cluster.Member> members = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
             members.add(new NodeConfigFile.Cluster.Member("node" + i, "127.0.0." + i + ":" + raftPort));
         }
         NodeConfigFile.Cluster cluster = new NodeConfigFile.Cluster(java.util.UUID.randomUUID().toString(), members,
-                3, null);
-        List<Process> nodes = new ArrayList<>();
-        RaftlunNodes target = new RaftlunNodes("raftlun-rf3", "127.0.0.1", port, nodes);
+                3, electionTimeoutMs);
+        RaftlunNodes target = new RaftlunNodes(CLUSTER, "127.0.0.1", port, new ArrayList<>());
+        target.adminPort = raftPort + 1;
         try {
             for (int i = 1; i <= 3; i++) {
                 Path dir = Files.createDirectories(workDir.resolve("raftlun-rf3/node" + i));
                 String host = "127.0.0." + i;
                 Path config = dir.resolve("node.json");
                 ConfigFiles.write(config, new NodeConfigFile("node" + i, dir.resolve("data").toString(),
-                        host + ":" + port, host + ":" + (raftPort + 1), null, cluster));
+                        host + ":" + port, host + ":" + target.adminPort, null, cluster));
                 List<String> command = new ArrayList<>(LocalCluster.javaCommand());
                 command.addAll(List.of("node", "--config", config.toString()));
                 if (i == 1) {
                     command.addAll(List.of("--target", IQN, "--lun", "1:" + sizeBytes));
                 }
-                nodes.add(Processes.start(workDir.resolve("raftlun-rf3-node" + i + ".log"), command));
+                target.dataDirs.add(dir.resolve("data"));
+                target.nodes.add(Processes.start(workDir.resolve("raftlun-rf3-node" + i + ".log"), command));
             }
             Processes.waitForPort("127.0.0.1", port, Duration.ofSeconds(90)); // opens once the LUN exists
             return target;
@@ -82,6 +90,13 @@ final class RaftlunNodes implements TargetUnderTest {
             target.close();
             throw new IOException(e.getMessage() + " (see " + workDir + "/raftlun-rf3-node*.log)", e);
         }
+    }
+
+    /** Node {@code index}'s (0-2) /api/status. */
+    Map<?, ?> status(int index) throws IOException, InterruptedException {
+        String token = Files.readString(dataDirs.get(index).resolve(AdminToken.FILE)).trim();
+        return LocalCluster.call("node" + (index + 1), "127.0.0." + (index + 1) + ":" + adminPort, token, "GET",
+                "/api/status", Duration.ofSeconds(3));
     }
 
     @Override

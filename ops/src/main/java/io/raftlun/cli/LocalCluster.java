@@ -284,19 +284,28 @@ public final class LocalCluster {
 
     private Map<?, ?> call(Member member, String method, String path, Duration timeout)
             throws IOException, InterruptedException {
+        return call(member.name(), member.admin(), token(), method, path, timeout);
+    }
+
+    /**
+     * One admin API call (no body) to the node {@code name} at {@code admin} (host:port); the JSON
+     * body, or an IOException with the node's error.
+     */
+    public static Map<?, ?> call(String name, String admin, String token, String method, String path, Duration timeout)
+            throws IOException, InterruptedException {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         HttpRequest request;
         try {
-            request = HttpRequest.newBuilder(new URI("http://" + member.admin() + path))
-                    .timeout(timeout).header("Authorization", "Bearer " + token())
+            request = HttpRequest.newBuilder(new URI("http://" + admin + path))
+                    .timeout(timeout).header("Authorization", "Bearer " + token)
                     .method(method, HttpRequest.BodyPublishers.noBody()).build();
         } catch (URISyntaxException e) {
-            throw new IOException("bad admin address " + member.admin(), e);
+            throw new IOException("bad admin address " + admin, e);
         }
         HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
         Map<?, ?> body = ConfigFiles.JSON.readValue(response.body(), Map.class);
         if (response.statusCode() != 200) {
-            throw new IOException(member.name() + ": " + body.get("error"));
+            throw new IOException(name + ": " + body.get("error"));
         }
         return body;
     }
@@ -313,16 +322,21 @@ public final class LocalCluster {
     /** java, the node JVM options, -jar with the jar this code runs from: how every node process starts. */
     public static List<String> javaCommand() throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> command = new ArrayList<>();
+        command.add(java);
+        command.addAll(JVM_OPTIONS);
+        command.addAll(List.of("-jar", jar().toString()));
+        return command;
+    }
+
+    /** The raftlun jar this code runs from. */
+    public static Path jar() throws IOException {
         try {
             Path jar = Path.of(LocalCluster.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             if (!Files.isRegularFile(jar)) {
                 throw new IOException("node processes are started from the raftlun jar: run ./raftlun, not the classes");
             }
-            List<String> command = new ArrayList<>();
-            command.add(java);
-            command.addAll(JVM_OPTIONS);
-            command.addAll(List.of("-jar", jar.toString()));
-            return command;
+            return jar;
         } catch (URISyntaxException e) {
             throw new IOException("cannot locate the raftlun jar", e);
         }

@@ -3,6 +3,7 @@
 # network namespace with its own interface on one bridge (itself in a namespace), all made here
 # and removed on exit. The initiator (QEMU's libiscsi in qemu-storage-daemon, FUSE export, loop
 # device, ext4) knows only the floating portal. While a writer creates files with fsync:
+#   0. the node holding the floating portal, which also leads the volume, is drained (maintenance);
 #   1. the node holding the floating portal, which also leads the volume, is killed (-9);
 #      then it comes back and catches up;
 #   2. the holder is cut off from the bridge (alive, partitioned); it must give the address up
@@ -11,6 +12,7 @@
 # Prints "stall PHASE SECONDS" lines (the longest write+fsync of each phase); exit 0 = passed.
 #
 # usage: failover.sh RAFTLUN_JAR WORK_DIR    (as root: namespaces, mount, losetup)
+#        ELECTION_TIMEOUT_MS=N in the environment sets the cluster's Raft election timeout.
 set -euo pipefail
 jar=$1
 work=$2
@@ -48,6 +50,7 @@ cleanup() {
 }
 writer_pid=
 trap cleanup EXIT
+trap "exit 1" INT TERM   # the EXIT trap then runs too: nothing is left behind
 
 in_ns() { local host=$1; shift; nsenter --net="/run/netns/$tag-$host" "$@"; }
 
@@ -73,13 +76,15 @@ in_ns ini arping -q -c 1 -w 2 -I eth0 "$net.1" || fail "the bridge does not carr
 
 # ---------------------------------------------------------------- the cluster
 members=""
+election=""
+[[ -n ${ELECTION_TIMEOUT_MS:-} ]] && election=",\"electionTimeoutMs\":$ELECTION_TIMEOUT_MS"
 for i in 1 2 3; do members+="{\"name\":\"n$i\",\"raft\":\"$net.$i:9270\"},"; done
 for i in 1 2 3; do
   mkdir -p "$work/n$i"
   cat > "$work/n$i/node.json" <<JSON
 {"name":"n$i","dataDir":"$work/n$i/data","portal":"$net.$i:3260","admin":"$net.$i:9260",
  "cluster":{"id":"failover-$tag","members":[${members%,}],"replicationFactor":3,
-            "floatingPortal":"$floating/24"}}
+            "floatingPortal":"$floating/24"$election}}
 JSON
 done
 
@@ -114,6 +119,7 @@ wait_for() { # wait_for SECONDS WHAT COMMAND...
   local deadline=$(( $(date +%s) + $1 )) what=$2; shift 2
   until "$@"; do (( $(date +%s) < deadline )) || fail "timed out waiting until $what"; sleep 0.5; done
 }
+not_on() { ! ip -n "$tag-$1" -o addr show dev eth0 | grep -q " $floating/"; }
 has_holder_leading_volume() { local h; h=$(holder); [[ -n $h && $(volume_leader "$h") == "$h" ]]; }
 wait_for 120 "a node holds the floating portal and leads the volume" has_holder_leading_volume
 log "floating portal $floating held by $(holder)"
@@ -155,12 +161,26 @@ stall_since() { # longest write+fsync, in seconds, of the writes that ended at o
 writer & writer_pid=$!
 wait_for 60 "the writer is under way" writes_beyond 20
 
+# ---------------------------------------------------------------- 0: drain the holder (maintenance)
+drained=$(holder)
+before=$(written); t0=$(date +%s%N)
+log "phase 0: draining $drained (holder of $floating and volume leader) after $before files"
+in_ns "$drained" curl -s -m 30 -X POST -H "Authorization: Bearer $(cat "$work/$drained/data/admin.token")" \
+  "http://$net.${drained#n}:9260/api/drain" >"$work/drain.json" || fail "the drain request failed"
+wait_for 60 "writes resume after the drain" writes_beyond $((before + 30))
+no_write_error || fail "an I/O error reached the filesystem after the drain: $(tail -3 "$work/writer.err")"
+log "drained: $(cat "$work/drain.json")"
+echo "stall drain $(stall_since "$t0")"
+wait_for 60 "the new holder leads the volume" has_holder_leading_volume
+
 # ---------------------------------------------------------------- 1: kill -9 the holder and leader
 victim=$(holder)
 [[ $(volume_leader "$victim") == "$victim" ]] || fail "the holder $victim does not lead the volume"
 before=$(written); t1=$(date +%s%N)
 log "phase 1: kill -9 $victim (holder of $floating and volume leader) after $before files"
 kill -9 "$(cat "$work/$victim/pid")"
+# The address dies with the process: its host must not keep answering for it (RST, ARP).
+wait_for 5 "the killed node's host drops the address" not_on "$victim"
 wait_for 60 "writes resume after the kill" writes_beyond $((before + 30))
 no_write_error || fail "an I/O error reached the filesystem after the kill: $(tail -3 "$work/writer.err")"
 log "new holder $(holder); stall $(stall_since "$t1") s"
@@ -178,8 +198,7 @@ cut=$(holder)
 before=$(written); t2=$(date +%s%N)
 log "phase 2: cutting $cut off the bridge after $before files"
 ip -n "$tag-sw" link set "$tag${cut}p" down
-released() { ! ip -n "$tag-$cut" -o addr show dev eth0 | grep -q " $floating/"; }
-wait_for 30 "the cut-off node gives up the floating portal" released
+wait_for 30 "the cut-off node gives up the floating portal" not_on "$cut"
 log "$cut released $floating"
 cut_applied=$(applied "$cut")
 wait_for 60 "writes resume after the partition" writes_beyond $((before + 30))
