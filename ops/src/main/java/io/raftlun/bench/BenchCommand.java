@@ -64,8 +64,9 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--targets", split = ",", defaultValue = "tgt,raftlun-rf1,raftlun-rf3",
             description = "Targets to run, in this order each round: tgt, raftlun-rf1 (one node), raftlun-rf3 "
-                    + "(three nodes on 127.0.0.1-3, replication factor 3; the initiator uses node 1) "
-                    + "(default: ${DEFAULT-VALUE}).")
+                    + "(three nodes on 127.0.0.1-3, replication factor 3; the initiator uses node 1), "
+                    + "raftlun-rf1-no-metrics (one node recording no metrics: with raftlun-rf1, the report "
+                    + "gives what collecting metrics costs) (default: ${DEFAULT-VALUE}).")
     List<String> targets;
 
     @Override
@@ -162,10 +163,12 @@ public final class BenchCommand implements Callable<Integer> {
     private TargetUnderTest start(String which, Path work, long size) throws Exception {
         return switch (which) {
             case "tgt" -> TgtReference.start(work, host, port, size);
-            case "raftlun-rf1" -> RaftlunNodes.single(work, host, port + 1, size);
+            case RaftlunNodes.SINGLE -> RaftlunNodes.single(which, work, host, port + 1, size, true);
+            case RaftlunNodes.SINGLE_WITHOUT_METRICS -> RaftlunNodes.single(which, work, host, port + 3, size, false);
             case RaftlunNodes.CLUSTER -> RaftlunNodes.cluster(work, port + 2, port + 10, size, electionTimeoutMs);
             default -> throw new picocli.CommandLine.ParameterException(
-                    new picocli.CommandLine(this), "unknown target " + which + " (known: tgt, raftlun-rf1, raftlun-rf3)");
+                    new picocli.CommandLine(this), "unknown target " + which
+                            + " (known: tgt, raftlun-rf1, raftlun-rf1-no-metrics, raftlun-rf3)");
         };
     }
 

@@ -19,7 +19,9 @@ import java.util.Map;
 final class RaftlunNodes implements TargetUnderTest {
 
     static final String IQN = "iqn.2026-11.io.raftlun.bench:raftlun";
-    /** The three-node cluster's name in reports. */
+    /** The single node's and the three-node cluster's names in reports. */
+    static final String SINGLE = "raftlun-rf1";
+    static final String SINGLE_WITHOUT_METRICS = "raftlun-rf1-no-metrics";
     static final String CLUSTER = "raftlun-rf3";
 
     private final String name;
@@ -36,21 +38,28 @@ final class RaftlunNodes implements TargetUnderTest {
         this.nodes = nodes;
     }
 
-    /** One node serving one thin LUN of {@code sizeBytes} (replication factor 1). */
-    static RaftlunNodes single(Path workDir, String host, int port, long sizeBytes)
+    /**
+     * One node serving one thin LUN of {@code sizeBytes} (replication factor 1), named {@code name};
+     * {@code metrics} false starts it with {@code --no-metrics}, to measure what collecting them costs.
+     */
+    static RaftlunNodes single(String name, Path workDir, String host, int port, long sizeBytes, boolean metrics)
             throws IOException, InterruptedException {
-        Path dataDir = Files.createDirectories(workDir.resolve("raftlun-rf1"));
+        Path dataDir = Files.createDirectories(workDir.resolve(name));
         List<String> command = new ArrayList<>(LocalCluster.javaCommand());
         command.addAll(List.of("node", "--data-dir", dataDir.toString(), "--portal", host + ":" + port,
                 "--target", IQN, "--lun", "1:" + sizeBytes));
-        Process node = Processes.start(workDir.resolve("raftlun-rf1.log"), command);
-        RaftlunNodes target = new RaftlunNodes("raftlun-rf1", host, port, List.of(node));
+        if (!metrics) {
+            command.add("--no-metrics");
+        }
+        Path log = workDir.resolve(name + ".log");
+        Process node = Processes.start(log, command);
+        RaftlunNodes target = new RaftlunNodes(name, host, port, List.of(node));
         try {
             Processes.waitForPort(host, port, Duration.ofSeconds(60));
             return target;
         } catch (IOException e) {
             target.close();
-            throw new IOException(e.getMessage() + " (see " + workDir.resolve("raftlun-rf1.log") + ")", e);
+            throw new IOException(e.getMessage() + " (see " + log + ")", e);
         }
     }
 

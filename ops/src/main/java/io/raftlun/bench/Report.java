@@ -88,8 +88,30 @@ final class Report {
             md.append('\n');
         }
         md.append("\nMedians of all rounds; ratios are oriented so that above 1 means raftlun did better "
-                + "(more throughput, less latency or memory).\n\n").append(machine).append('\n');
+                + "(more throughput, less latency or memory).\n");
+        metricsCost(md, targets);
+        md.append('\n').append(machine).append('\n');
         return md.toString();
+    }
+
+    /**
+     * With and without metrics both measured: what collecting them costs on each workload, as the
+     * share of throughput (or latency) given up by the node that records them.
+     */
+    private void metricsCost(StringBuilder md, List<String> targets) {
+        if (!targets.contains(RaftlunNodes.SINGLE) || !targets.contains(RaftlunNodes.SINGLE_WITHOUT_METRICS)) {
+            return;
+        }
+        md.append("\nCost of metrics collection (").append(RaftlunNodes.SINGLE).append(" against ")
+                .append(RaftlunNodes.SINGLE_WITHOUT_METRICS).append("; negative: faster with metrics, i.e. noise):\n\n");
+        for (Measurement m : metrics().values()) {
+            double with = median(RaftlunNodes.SINGLE, m.metric());
+            double without = median(RaftlunNodes.SINGLE_WITHOUT_METRICS, m.metric());
+            if (!Double.isNaN(with) && !Double.isNaN(without) && m.unit().matches("IOPS|MiB/s|files/s|µs|ms|s")) {
+                double cost = m.higherIsBetter() ? 1 - with / without : with / without - 1;
+                md.append(String.format(Locale.ROOT, "- %s: %+.1f%%%n", m.metric(), 100 * cost));
+            }
+        }
     }
 
     private static String format(double value) {

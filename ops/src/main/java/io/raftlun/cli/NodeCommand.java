@@ -77,6 +77,10 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
     @Option(names = "--pid-file", paramLabel = "FILE", description = "Write the process id here while running.")
     Path pidFile;
 
+    @Option(names = "--no-metrics", description = "Record no metrics (/metrics stays empty): only to measure what "
+            + "collecting them costs; monitoring and alerts see nothing of this node.")
+    boolean noMetrics;
+
     @Override
     public Integer call() throws Exception {
         NodeConfigFile file = config == null ? new NodeConfigFile(null, null, null, null, null, null, null)
@@ -92,7 +96,7 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
                         IscsiSettings.DEFAULT_PORT),
                 Addresses.parse(admin != null ? admin : file.admin() != null ? file.admin() : "127.0.0.1",
                         NodeOptions.DEFAULT_ADMIN_PORT),
-                file.cluster() == null ? null : file.cluster().options(), file.floatingDevice());
+                file.cluster() == null ? null : file.cluster().options(), file.floatingDevice(), !noMetrics);
         if (options.cluster() != null) {
             options.cluster().member(options.name()); // a node of a cluster must be one of its members
         }

@@ -1,6 +1,7 @@
 package io.raftlun.metrics;
 
 import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -28,7 +29,18 @@ public final class NodeMetrics implements AutoCloseable {
     private final List<Runnable> beforeScrape = new CopyOnWriteArrayList<>();
 
     public NodeMetrics(String nodeName) {
+        this(nodeName, true);
+    }
+
+    /**
+     * {@code collecting} false: every meter is a no-op and {@code /metrics} is empty, so the
+     * benchmark can measure what collecting costs (the I/O path is the same, only recording is skipped).
+     */
+    public NodeMetrics(String nodeName, boolean collecting) {
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        if (!collecting) {
+            registry.config().meterFilter(MeterFilter.deny());
+        }
         registry.config().commonTags(List.of(Tag.of("node", nodeName)));
         new JvmMemoryMetrics().bindTo(registry);
         gc = new JvmGcMetrics();

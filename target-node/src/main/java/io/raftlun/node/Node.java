@@ -69,7 +69,7 @@ public final class Node implements AutoCloseable {
         try {
             NodeStorage storage = NodeStorage.open(options.dataDir());
             opened.add(storage);
-            NodeMetrics metrics = new NodeMetrics(options.name());
+            NodeMetrics metrics = new NodeMetrics(options.name(), options.metrics());
             opened.add(metrics);
             StoreMetrics storeMetrics = new StoreMetrics(metrics.registry(), storage);
             metrics.beforeScrape(storeMetrics::refresh);

@@ -15,11 +15,17 @@ import java.nio.file.Path;
  *                are local, not replicated)
  * @param floatingDevice the network interface to put the cluster's floating portal on, or null:
  *                the one carrying {@code portal}'s address
+ * @param metrics whether meters record (false only to measure what metrics cost)
  */
 public record NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin,
-                          ClusterOptions cluster, String floatingDevice) {
+                          ClusterOptions cluster, String floatingDevice, boolean metrics) {
 
     public static final int DEFAULT_ADMIN_PORT = 9260;
+
+    public NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin,
+                       ClusterOptions cluster, String floatingDevice) {
+        this(name, dataDir, portal, admin, cluster, floatingDevice, true);
+    }
 
     public NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin,
                        ClusterOptions cluster) {

@@ -1,0 +1,42 @@
+package io.raftlun.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ReportTest {
+
+    private static List<Measurement> run(String target, double iops, double latencyMicros) {
+        return List.of(new Measurement(target, "4k QD32 read IOPS", "IOPS", iops, true),
+                new Measurement(target, "4k QD1 read latency", "µs", latencyMicros, false),
+                new Measurement(target, "peak RSS under load", "MiB", 300, false));
+    }
+
+    @Test
+    void mediansAndRatiosAreOrientedSoThatAboveOneIsBetter() {
+        Report report = new Report("tgt");
+        report.add(run("tgt", 1000, 100));
+        report.add(run(RaftlunNodes.SINGLE, 1500, 80));
+        report.add(run(RaftlunNodes.SINGLE, 1300, 90));
+        report.add(run(RaftlunNodes.SINGLE, 1400, 85));
+        assertEquals(1400, report.median(RaftlunNodes.SINGLE, "4k QD32 read IOPS"));
+        assertEquals(1.4, report.ratio(RaftlunNodes.SINGLE, "4k QD32 read IOPS", true), 1e-9);
+        assertEquals(100 / 85.0, report.ratio(RaftlunNodes.SINGLE, "4k QD1 read latency", false), 1e-9);
+        assertFalse(report.markdown("machine").contains("Cost of metrics"), "no metrics-off run, no cost line");
+    }
+
+    @Test
+    void theCostOfMetricsIsWhatTheNodeRecordingThemGivesUp() {
+        Report report = new Report("tgt");
+        report.add(run("tgt", 1000, 100));
+        report.add(run(RaftlunNodes.SINGLE, 950, 105));
+        report.add(run(RaftlunNodes.SINGLE_WITHOUT_METRICS, 1000, 100));
+        String markdown = report.markdown("machine");
+        assertTrue(markdown.contains("- 4k QD32 read IOPS: +5.0%"), markdown);
+        assertTrue(markdown.contains("- 4k QD1 read latency: +5.0%"), markdown);
+        assertFalse(markdown.contains("- peak RSS"), "memory is not a cost of throughput: " + markdown);
+    }
+}
