@@ -187,13 +187,17 @@ public final class FloatingPortal implements AutoCloseable {
      * A shell that waits on a pipe from this process and removes the address when the pipe closes:
      * if this process dies holding it (kill -9, a crash), its host stops claiming the address at
      * once. Otherwise the host would answer initiators' reconnects to it with RST until the next
-     * node start, and keep answering ARP for it next to the new holder. Signals to the process
+     * node start, and keep answering ARP for it next to the new holder. The pipe closes while the
+     * dying process still closes its other files: the guard waits until its sockets are all closed
+     * (their resets sent; a reset sent after the address is gone is dropped, and an initiator whose
+     * login the dying kernel had accepted would wait for TCP keepalive, 30 s). Signals to the process
      * group (Ctrl-C) are ignored: this process releases the address itself then.
      */
     private Process guard() {
         try {
-            return new ProcessBuilder("sh", "-c", "trap '' INT HUP TERM; read -r _; exec ip addr del "
-                    + address + " dev " + device)
+            return new ProcessBuilder("sh", "-c", "trap '' INT HUP TERM; read -r _; i=0; "
+                    + "while [ $i -lt 250 ] && [ -n \"$(ls /proc/$PPID/fd 2>/dev/null)\" ]; do sleep 0.02; i=$((i+1)); done; "
+                    + "exec ip addr del " + address + " dev " + device)
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         } catch (IOException e) {
             log.warn("floating portal {}: no guard removes the address should this process die: {}", address,
