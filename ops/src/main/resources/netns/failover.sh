@@ -101,10 +101,14 @@ status() { # status NODE: the node's /api/status, or nothing
   in_ns "$n" curl -s -m 2 -H "Authorization: Bearer $(cat "$work/$n/data/admin.token" 2>/dev/null)" \
     "http://$net.$i:9260/api/status" 2>/dev/null || true
 }
+# Whether NODE's interface carries the floating address. (Not "ip | grep -q": grep leaving early
+# can fail ip with SIGPIPE, and pipefail then reports the address missing.)
+has_floating() { [[ $(ip -n "$tag-$1" -o addr show dev eth0) == *" $floating/"* ]]; }
 holder() { # the live node with the floating address (a killed one may still have it configured)
   for n in "${nodes[@]}"; do
-    if [[ -f $work/$n/pid ]] && kill -0 "$(cat "$work/$n/pid")" 2>/dev/null \
-       && ip -n "$tag-$n" -o addr show dev eth0 | grep -q " $floating/"; then echo "$n"; return; fi
+    if [[ -f $work/$n/pid ]] && kill -0 "$(cat "$work/$n/pid")" 2>/dev/null && has_floating "$n"; then
+      echo "$n"; return
+    fi
   done
 }
 volume_leader() { status "$1" | python3 -c 'import json,sys
@@ -119,7 +123,7 @@ wait_for() { # wait_for SECONDS WHAT COMMAND...
   local deadline=$(( $(date +%s) + $1 )) what=$2; shift 2
   until "$@"; do (( $(date +%s) < deadline )) || fail "timed out waiting until $what"; sleep 0.5; done
 }
-not_on() { ! ip -n "$tag-$1" -o addr show dev eth0 | grep -q " $floating/"; }
+not_on() { ! has_floating "$1"; }
 has_holder_leading_volume() { local h; h=$(holder); [[ -n $h && $(volume_leader "$h") == "$h" ]]; }
 wait_for 120 "a node holds the floating portal and leads the volume" has_holder_leading_volume
 log "floating portal $floating held by $(holder)"
