@@ -27,6 +27,7 @@ import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
@@ -61,6 +62,8 @@ public final class RaftNode implements AutoCloseable {
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
     private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
+    /** Clients replaced by {@link #clientOfLeader}, until their requests have had their time. */
+    private final java.util.Set<RaftClient> retiredClients = ConcurrentHashMap.newKeySet();
     /**
      * Where submissions start: Ratis does part of a submission synchronously (it hands the request
      * to its own executor and waits), which must not happen on an iSCSI event loop, and must not
@@ -202,6 +205,24 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /**
+     * True while this node's replica of {@code group} knows no live leader: it is electing one, or
+     * has heard nothing from its leader for longer than an election timeout (the leader died or
+     * is cut off, and an election is about to start). False where this node holds no replica.
+     */
+    private boolean leaderless(RaftGroupId group) {
+        try {
+            DivisionInfo info = server.getDivision(group).getInfo();
+            if (info.isCandidate()) {
+                return true;
+            }
+            return info.isFollower() && info.getRoleInfoProto().getFollowerInfo().getLeaderInfo()
+                    .getLastRpcElapsedTimeMs() > settings.electionTimeout().toMillis();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     public boolean isLeader(RaftGroupId group) {
         try {
             return server.getDivision(group).getInfo().isLeader();
@@ -323,8 +344,12 @@ public final class RaftNode implements AutoCloseable {
      * this node has its whole log). Blocks up to about {@code timeout}; true if this node leads.
      */
     public boolean takeLeadership(RaftGroup group, Duration timeout) {
+        if (leaderless(group.getGroupId())) { // nobody to hand it over; try again after the election
+            return false;
+        }
         try {
-            return client(group).admin().transferLeadership(settings.self().peerId(), timeout.toMillis()).isSuccess();
+            return clientOfLeader(group).admin().transferLeadership(settings.self().peerId(), timeout.toMillis())
+                    .isSuccess();
         } catch (IOException | RuntimeException e) {
             log.debug("taking the leadership of {}: {}", group.getGroupId(), e.toString());
             return false;
@@ -354,6 +379,12 @@ public final class RaftNode implements AutoCloseable {
      * that was appended after all.
      */
     private void write(RaftGroup group, Message entry, long deadline, CompletableFuture<Committed> result) {
+        if (leaderless(group.getGroupId()) && System.nanoTime() < deadline && !retries.isShutdown()) {
+            // Sent now, the entry would go to a leader that has stopped answering and wait out a
+            // request timeout (3 s, 10 s for a new client's first request) there: wait for the election.
+            retries.schedule(() -> write(group, entry, deadline, result), RETRY_SLEEP_MS, TimeUnit.MILLISECONDS);
+            return;
+        }
         writeOnce(group, entry).whenComplete((committed, failure) -> {
             if (failure == null) {
                 result.complete(committed);
@@ -393,7 +424,7 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private CompletableFuture<Committed> forward(RaftGroup group, Message entry) {
-        return offEventLoop(() -> client(group).async().send(entry))
+        return offEventLoop(() -> clientOfLeader(group).async().send(entry))
                 .thenApply(reply -> new Committed(answer(reply), reply.getLogIndex()));
     }
 
@@ -508,27 +539,68 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private RaftClient client(RaftGroup group) {
-        return clients.computeIfAbsent(group.getGroupId(), id -> RaftClient.newBuilder()
+        return clients.computeIfAbsent(group.getGroupId(), id -> newClient(group, null));
+    }
+
+    /**
+     * The group's client, addressed to the leader this node's replica follows. A client keeps
+     * the leader it last reached: after that leader is cut off, its next request would wait a
+     * whole request timeout (3 s) before trying another member, though this replica may already
+     * follow the new leader. Then the client is replaced by one that starts there; the old one is
+     * closed once its requests have had their time.
+     */
+    private RaftClient clientOfLeader(RaftGroup group) {
+        RaftClient client = client(group);
+        Optional<RaftPeerId> leader = leader(group.getGroupId()).filter(id -> !id.equals(settings.self().name()))
+                .map(RaftPeerId::valueOf);
+        if (leader.isEmpty() || leader.get().equals(client.getLeaderId())) {
+            return client;
+        }
+        RaftClient toLeader = newClient(group, leader.get());
+        if (!clients.replace(group.getGroupId(), client, toLeader)) { // another thread replaced it first
+            closeQuietly(toLeader);
+            return client(group);
+        }
+        retiredClients.add(client);
+        try {
+            retries.schedule(() -> {
+                if (retiredClients.remove(client)) {
+                    closeQuietly(client);
+                }
+            }, SUBMIT_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) { // closing: close() closes it
+        }
+        return toLeader;
+    }
+
+    private RaftClient newClient(RaftGroup group, RaftPeerId leader) {
+        RaftClient.Builder builder = RaftClient.newBuilder()
                 .setProperties(properties)
                 .setRaftGroup(group)
                 .setClientId(ClientId.randomId())
                 .setClientRpc(new GrpcFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), properties))
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-                        (int) (SUBMIT_DEADLINE.toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-                .build());
+                        (int) (SUBMIT_DEADLINE.toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)));
+        if (leader != null) {
+            builder.setLeaderId(leader);
+        }
+        return builder.build();
+    }
+
+    private static void closeQuietly(RaftClient client) {
+        try {
+            client.close();
+        } catch (IOException e) {
+            log.debug("closing raft client: {}", e.toString());
+        }
     }
 
     @Override
     public void close() {
         retries.shutdownNow();
         submitters.shutdownNow();
-        for (RaftClient client : clients.values()) {
-            try {
-                client.close();
-            } catch (IOException e) {
-                log.debug("closing raft client: {}", e.toString());
-            }
-        }
+        clients.values().forEach(RaftNode::closeQuietly);
+        retiredClients.forEach(RaftNode::closeQuietly);
         try {
             server.close();
         } catch (IOException e) {
