@@ -29,7 +29,9 @@ import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.protocol.TransferLeadershipRequest;
+import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
+import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
@@ -374,9 +376,10 @@ public final class RaftNode implements AutoCloseable {
 
     /**
      * A leader handing its leadership over refuses new entries before appending them
-     * (LeaderSteppingDownException), so sending the entry again cannot apply it twice: retried
-     * until the new leader takes it. Other failures are final, as a retry could repeat an entry
-     * that was appended after all.
+     * (LeaderSteppingDownException), and a member still joining the group has no log to append
+     * them to (GroupMismatchException), so sending the entry again cannot apply it twice: retried
+     * until a leader takes it. Other failures are final, as a retry could repeat an entry that
+     * was appended after all.
      */
     private void write(RaftGroup group, Message entry, long deadline, CompletableFuture<Committed> result) {
         if (leaderless(group.getGroupId()) && System.nanoTime() < deadline && !retries.isShutdown()) {
@@ -388,7 +391,7 @@ public final class RaftNode implements AutoCloseable {
         writeOnce(group, entry).whenComplete((committed, failure) -> {
             if (failure == null) {
                 result.complete(committed);
-            } else if (steppingDown(failure) && System.nanoTime() < deadline && !retries.isShutdown()) {
+            } else if (notAppended(failure) && System.nanoTime() < deadline && !retries.isShutdown()) {
                 retries.schedule(() -> write(group, entry, deadline, result), RETRY_SLEEP_MS, TimeUnit.MILLISECONDS);
             } else {
                 result.completeExceptionally(failure);
@@ -396,9 +399,13 @@ public final class RaftNode implements AutoCloseable {
         });
     }
 
-    private static boolean steppingDown(Throwable failure) {
+    private static boolean notAppended(Throwable failure) {
+        return causedBy(failure, LeaderSteppingDownException.class) || causedBy(failure, GroupMismatchException.class);
+    }
+
+    private static boolean causedBy(Throwable failure, Class<? extends Throwable> kind) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof LeaderSteppingDownException) {
+            if (kind.isInstance(t)) {
                 return true;
             }
         }
@@ -424,8 +431,22 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private CompletableFuture<Committed> forward(RaftGroup group, Message entry) {
-        return offEventLoop(() -> clientOfLeader(group).async().send(entry))
-                .thenApply(reply -> new Committed(answer(reply), reply.getLogIndex()));
+        return offEventLoop(() -> {
+            RaftClient client = clientOfLeader(group);
+            return client.async().send(entry).whenComplete((reply, failure) -> dropIfBroken(group, client, failure));
+        }).thenApply(reply -> new Committed(answer(reply), reply.getLogIndex()));
+    }
+
+    /**
+     * A Raft client whose request reached a member without the group (a node still starting) fails
+     * that request and every one after it (its ordered stream is closed for good): it is dropped,
+     * and the next request gets a new client.
+     */
+    private void dropIfBroken(RaftGroup group, RaftClient client, Throwable failure) {
+        if (failure != null && (causedBy(failure, GroupMismatchException.class)
+                || causedBy(failure, AlreadyClosedException.class))) {
+            retire(group, client, null);
+        }
     }
 
     /**
@@ -471,7 +492,8 @@ public final class RaftNode implements AutoCloseable {
         RaftClient client = client(group);
         CompletableFuture<RaftClientReply> reply = offEventLoop(() -> leader.isPresent()
                 ? client.async().sendReadOnly(query, RaftPeerId.valueOf(leader.get()))
-                : client.async().sendReadOnly(query));
+                : client.async().sendReadOnly(query))
+                .whenComplete((answer, failure) -> dropIfBroken(group, client, failure));
         reply.thenApply(RaftNode::answer).whenComplete((answer, failure) -> {
             if (failure == null) {
                 result.complete(answer);
@@ -490,7 +512,9 @@ public final class RaftNode implements AutoCloseable {
      * sends through the same client after it.
      */
     public CompletableFuture<Message> readFrom(RaftGroup group, String member, Message query) {
-        return offEventLoop(() -> client(group).async().sendReadOnlyUnordered(query, RaftPeerId.valueOf(member)))
+        RaftClient client = client(group);
+        return offEventLoop(() -> client.async().sendReadOnlyUnordered(query, RaftPeerId.valueOf(member)))
+                .whenComplete((reply, failure) -> dropIfBroken(group, client, failure))
                 .thenApply(RaftNode::answer);
     }
 
@@ -557,9 +581,22 @@ public final class RaftNode implements AutoCloseable {
             return client;
         }
         RaftClient toLeader = newClient(group, leader.get());
-        if (!clients.replace(group.getGroupId(), client, toLeader)) { // another thread replaced it first
-            closeQuietly(toLeader);
-            return client(group);
+        return retire(group, client, toLeader) ? toLeader : client(group);
+    }
+
+    /**
+     * Replaces {@code client} by {@code successor} (null: a new client on next use) unless another
+     * thread replaced it first (then the successor is closed and false returned). The retired
+     * client is closed once the requests it still carries have had their time.
+     */
+    private boolean retire(RaftGroup group, RaftClient client, RaftClient successor) {
+        boolean replaced = successor == null ? clients.remove(group.getGroupId(), client)
+                : clients.replace(group.getGroupId(), client, successor);
+        if (!replaced) {
+            if (successor != null) {
+                closeQuietly(successor);
+            }
+            return false;
         }
         retiredClients.add(client);
         try {
@@ -570,7 +607,7 @@ public final class RaftNode implements AutoCloseable {
             }, SUBMIT_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) { // closing: close() closes it
         }
-        return toLeader;
+        return true;
     }
 
     private RaftClient newClient(RaftGroup group, RaftPeerId leader) {
