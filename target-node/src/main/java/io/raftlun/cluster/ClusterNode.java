@@ -446,6 +446,20 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         }
     }
 
+    /** Entries behind the leader past which an answering replica counts as rebuilding (catching up). */
+    static final long REBUILDING_LAG = 1024;
+
+    /**
+     * A volume's health as its leader sees it: degraded when a replica does not answer, rebuilding
+     * when all answer but one is far behind, healthy otherwise.
+     */
+    private static String health(List<RaftNode.Follower> followers) {
+        if (followers.stream().anyMatch(f -> !f.up())) {
+            return "degraded";
+        }
+        return followers.stream().anyMatch(f -> f.lag() > REBUILDING_LAG) ? "rebuilding" : "healthy";
+    }
+
     /** For {@code /api/status}: the meta group and each volume's replicas as this node sees them. */
     public Map<String, Object> status() {
         Map<String, Object> status = new LinkedHashMap<>();
@@ -468,6 +482,16 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                     v.put("term", division.getInfo().getCurrentTerm());
                     v.put("commitIndex", division.getRaftLog().getLastCommittedIndex());
                     v.put("appliedIndex", division.getInfo().getLastAppliedIndex());
+                    if (division.getInfo().isLeader()) {
+                        List<RaftNode.Follower> followers = raft.followers(group);
+                        Map<String, Long> lag = new TreeMap<>();
+                        followers.forEach(f -> lag.put(f.name(), f.lag()));
+                        v.put("lag", lag);
+                        v.put("down", followers.stream().filter(f -> !f.up()).map(RaftNode.Follower::name).toList());
+                        v.put("health", health(followers));
+                    } else if (division.getInfo().getLeaderId() == null) {
+                        v.put("health", "unavailable");
+                    }
                 } catch (IOException | RuntimeException e) { // the group is still starting
                     v.put("role", "starting");
                 }

@@ -264,11 +264,13 @@ public final class Node implements AutoCloseable {
         status.put("version", VERSION);
         status.put("portal", portalName(iscsi.localAddress()));
         status.put("sessions", iscsi.sessionCount());
+        var sessions = iscsi.sessions();
         List<Map<String, Object>> targets = new ArrayList<>();
         for (TargetConfig.Target target : catalog.config().targets()) {
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("tid", target.tid());
             t.put("iqn", target.iqn());
+            t.put("sessions", sessions.stream().filter(session -> session.targetName().equals(target.iqn())).count());
             t.put("luns", target.luns().stream().map(lun -> Map.of("lun", lun.lun(), "volume", lun.volume(),
                     "sizeBytes", lun.sizeBytes(), "blockSize", lun.blockSize())).toList());
             t.put("initiators", target.initiators());
