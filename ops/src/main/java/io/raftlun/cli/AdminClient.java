@@ -54,6 +54,11 @@ public final class AdminClient {
         this.token = token;
     }
 
+    /** A client of one other node of the same cluster (same token). */
+    public AdminClient at(Endpoint node) {
+        return new AdminClient(List.of(node), token);
+    }
+
     public Map<?, ?> get(String path) throws AdminException, InterruptedException {
         return call("GET", path, null, Duration.ofSeconds(10));
     }

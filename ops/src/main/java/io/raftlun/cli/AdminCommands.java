@@ -79,8 +79,7 @@ final class AdminCommands {
 
         @Override
         List<TargetChange> changes(AdminClient client) {
-            return List.of(new TargetChange("delete", "target", tid, null, null, null, null, null, null, null, null,
-                    null, null));
+            return List.of(TargetChange.deleteTarget(tid));
         }
 
         @Override
@@ -99,7 +98,7 @@ final class AdminCommands {
 
         @Override
         public Integer call() throws Exception {
-            Map<?, ?> show = admin.client().get("/api/targets");
+            Map<?, ?> show = TargetShow.fromEveryNode(admin.client());
             if (admin.json()) {
                 System.out.println(ConfigFiles.JSON.writeValueAsString(show));
             } else {
@@ -138,8 +137,7 @@ final class AdminCommands {
 
         @Override
         List<TargetChange> changes(AdminClient client) {
-            return List.of(new TargetChange("unbind", "target", tid, null, null, null, null, null, null, initiator,
-                    null, null, null));
+            return List.of(TargetChange.unbind(tid, initiator));
         }
 
         @Override
@@ -241,8 +239,7 @@ final class AdminCommands {
 
         @Override
         List<TargetChange> changes(AdminClient client) {
-            return List.of(new TargetChange("delete", "logicalunit", tid, null, lun, null, null, null, null, null,
-                    null, null, null));
+            return List.of(TargetChange.deleteLun(tid, lun));
         }
 
         @Override
@@ -265,8 +262,7 @@ final class AdminCommands {
 
         @Override
         List<TargetChange> changes(AdminClient client) throws AdminException {
-            return List.of(new TargetChange("update", "logicalunit", tid, null, lun, TgtadmCommand.parseSize(size),
-                    null, null, null, null, null, null, null));
+            return List.of(TargetChange.growLun(tid, lun, TgtadmCommand.parseSize(size)));
         }
 
         @Override
@@ -323,8 +319,7 @@ final class AdminCommands {
 
         @Override
         List<TargetChange> changes(AdminClient client) {
-            return List.of(new TargetChange("delete", "account", null, null, null, null, null, null, null, null, user,
-                    null, null));
+            return List.of(TargetChange.deleteAccount(user));
         }
 
         @Override
@@ -365,8 +360,7 @@ final class AdminCommands {
 
         @Override
         List<TargetChange> changes(AdminClient client) {
-            return List.of(new TargetChange("unbind", "account", tid, null, null, null, null, null, null, null, user,
-                    null, outgoing));
+            return List.of(TargetChange.unbindAccount(tid, user, outgoing));
         }
 
         @Override

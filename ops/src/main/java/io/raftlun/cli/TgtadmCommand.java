@@ -119,7 +119,7 @@ final class TgtadmCommand implements Callable<Integer> {
 
     private int show() throws Exception {
         AdminClient client = admin.client();
-        Map<?, ?> show = client.get("/api/targets");
+        Map<?, ?> show = TargetShow.fromEveryNode(client);
         if (admin.json()) {
             System.out.println(ConfigFiles.JSON.writeValueAsString(show));
             return 0;

@@ -103,6 +103,9 @@ class AdministrationIT {
         try (AttachedLun disk = AttachedLun.attach(dir.resolve("fuse"), "127.0.0.3:" + port, RECIPE_IQN)) {
             Shell.run("mkfs.ext4", "-q", "-F", disk.device()).orFail("mkfs.ext4");
             Map<String, String> written = Ext4Files.write(disk.mount());
+            Run nexus = tgtadm("--lld iscsi --op show --mode target --tid 1"); // asks node1: the session is on node3
+            assertTrue(nexus.output().contains("I_T nexus: 1") && nexus.output().contains("Node: node3")
+                    && nexus.output().contains("IP Address: 127.0.0."), nexus.output());
             disk.unmount();
             Shell.run("e2fsck", "-fn", disk.device()).orFail("e2fsck after unmount");
             assertEquals(written, Ext4Files.checksums(disk.mount()));

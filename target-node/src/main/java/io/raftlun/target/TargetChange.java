@@ -23,25 +23,61 @@ public record TargetChange(String op, String mode, Integer tid, String targetNam
 
     public static final int DEFAULT_BLOCK_SIZE = 512;
 
-    public static TargetChange newTarget(int tid, String iqn) {
-        return new TargetChange("new", "target", tid, iqn, null, null, null, null, null, null, null, null, null);
+    private static TargetChange onTarget(String op, int tid, String targetName, String initiator) {
+        return new TargetChange(op, "target", tid, targetName, null, null, null, null, null, initiator, null, null, null);
     }
 
-    public static TargetChange bind(int tid, String initiator) {
-        return new TargetChange("bind", "target", tid, null, null, null, null, null, null, initiator, null, null, null);
-    }
-
-    public static TargetChange newLun(int tid, int lun, Long sizeBytes, String backingStore) {
-        return new TargetChange("new", "logicalunit", tid, null, lun, sizeBytes, null, backingStore, null, null, null,
+    private static TargetChange onLun(String op, int tid, int lun, Long sizeBytes, String backingStore) {
+        return new TargetChange(op, "logicalunit", tid, null, lun, sizeBytes, null, backingStore, null, null, null,
                 null, null);
     }
 
+    private static TargetChange onAccount(String op, Integer tid, String user, String password, Boolean outgoing) {
+        return new TargetChange(op, "account", tid, null, null, null, null, null, null, null, user, password, outgoing);
+    }
+
+    public static TargetChange newTarget(int tid, String iqn) {
+        return onTarget("new", tid, iqn, null);
+    }
+
+    public static TargetChange deleteTarget(int tid) {
+        return onTarget("delete", tid, null, null);
+    }
+
+    public static TargetChange bind(int tid, String initiator) {
+        return onTarget("bind", tid, null, initiator);
+    }
+
+    public static TargetChange unbind(int tid, String initiator) {
+        return onTarget("unbind", tid, null, initiator);
+    }
+
+    public static TargetChange newLun(int tid, int lun, Long sizeBytes, String backingStore) {
+        return onLun("new", tid, lun, sizeBytes, backingStore);
+    }
+
+    public static TargetChange deleteLun(int tid, int lun) {
+        return onLun("delete", tid, lun, null, null);
+    }
+
+    public static TargetChange growLun(int tid, int lun, long sizeBytes) {
+        return onLun("update", tid, lun, sizeBytes, null);
+    }
+
     public static TargetChange newAccount(String user, String password) {
-        return new TargetChange("new", "account", null, null, null, null, null, null, null, null, user, password, null);
+        return onAccount("new", null, user, password, null);
+    }
+
+    public static TargetChange deleteAccount(String user) {
+        return onAccount("delete", null, user, null, null);
     }
 
     public static TargetChange bindAccount(int tid, String user, boolean outgoing) {
-        return new TargetChange("bind", "account", tid, null, null, null, null, null, null, null, user, null, outgoing);
+        return onAccount("bind", tid, user, null, outgoing);
+    }
+
+    public static TargetChange unbindAccount(int tid, String user, boolean outgoing) {
+        return onAccount("unbind", tid, user, null, outgoing);
     }
 
     /** The same change for a thin volume (a cluster keeps a LUN's blocks in each replica's store). */

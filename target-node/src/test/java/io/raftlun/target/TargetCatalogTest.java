@@ -67,8 +67,7 @@ class TargetCatalogTest {
 
     @Test
     void aLoneNodesLunGrowsOnlineKeepsItsDataAndItsSizeAcrossARestart() throws Exception {
-        TargetChange grow = new TargetChange("update", "logicalunit", 1, null, 1, 128L << 20, null, null, null, null,
-                null, null, null);
+        TargetChange grow = TargetChange.growLun(1, 1, 128L << 20);
         try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
             TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List::of, 1);
             catalog.apply(TargetConfig.empty().with(target(List.of("ALL"), lun(1, "v1"))));

@@ -25,10 +25,6 @@ class TargetChangeTest {
                 TargetChange.bindAccount(1, "target", true)), TargetConfig.empty());
     }
 
-    private static TargetChange change(String op, String mode, Integer tid, Integer lun, Long size) {
-        return new TargetChange(op, mode, tid, null, lun, size, null, null, null, null, null, null, null);
-    }
-
     @Test
     void theClassicRecipeMakesASoundOpenTargetWithOneLun() {
         TargetConfig config = recipe();
@@ -51,21 +47,22 @@ class TargetChangeTest {
                 new Case(TargetChange.newTarget(1, "iqn.2026-11.com.example:other"), "already exists: tid 1"),
                 new Case(TargetChange.newTarget(2, IQN), "already exists as target 1"),
                 new Case(TargetChange.newTarget(2, "not-an-iqn"), "is not an iSCSI name"),
-                new Case(change("delete", "target", 7, null, null), "no target with tid 7"),
+                new Case(TargetChange.deleteTarget(7), "no target with tid 7"),
                 new Case(TargetChange.newLun(7, 1, 1L << 20, null), "no target with tid 7"),
                 new Case(TargetChange.newLun(1, 1, 1L << 20, null), "already exists: LUN 1"),
                 new Case(TargetChange.newLun(1, 2, 1000L, null), "multiple of the 512-byte block size"),
                 new Case(TargetChange.newLun(1, 2, null, null), "needs a size"),
-                new Case(change("update", "logicalunit", 1, 1, 32L << 20), "shrinking is refused"),
-                new Case(change("update", "logicalunit", 1, 1, (64L << 20) + 100), "multiple of the 512-byte"),
-                new Case(change("delete", "logicalunit", 1, 9, null), "has no LUN 9"),
+                new Case(TargetChange.growLun(1, 1, 32L << 20), "shrinking is refused"),
+                new Case(TargetChange.growLun(1, 1, (64L << 20) + 100), "multiple of the 512-byte"),
+                new Case(TargetChange.deleteLun(1, 9), "has no LUN 9"),
                 new Case(TargetChange.bind(1, "ALL"), "already bound"),
                 new Case(TargetChange.bind(1, "no such thing!"), "neither ALL"),
-                new Case(change("unbind", "target", 1, null, null), "needs -I"),
+                new Case(TargetChange.unbind(1, null), "needs -I"),
                 new Case(TargetChange.newAccount("alice", "another-secret"), "account alice already exists"),
                 new Case(TargetChange.bindAccount(1, "bob", false), "can't find the account bob"),
                 new Case(TargetChange.bindAccount(1, "alice", true), "already has the outgoing account"),
-                new Case(change("frobnicate", "target", 1, null, null), "unknown operation"))) {
+                new Case(new TargetChange("frobnicate", "target", 1, null, null, null, null, null, null, null, null,
+                        null, null), "unknown operation"))) {
             ConfigException refused = assertThrows(ConfigException.class, () -> c.change().applyTo(config),
                     c.change().toString());
             assertTrue(refused.getMessage().contains(c.says()), c.change() + " -> " + refused.getMessage());
@@ -84,13 +81,12 @@ class TargetChangeTest {
     void growingKeepsTheVolumeAndDeletingAnAccountUnbindsIt() {
         TargetConfig config = recipe();
         String volume = config.target(1).orElseThrow().lun(1).orElseThrow().volume();
-        TargetConfig grown = change("update", "logicalunit", 1, 1, 128L << 20).applyTo(config);
+        TargetConfig grown = TargetChange.growLun(1, 1, 128L << 20).applyTo(config);
         TargetConfig.Lun lun = grown.target(1).orElseThrow().lun(1).orElseThrow();
         assertEquals(128L << 20, lun.sizeBytes());
         assertEquals(volume, lun.volume());
 
-        TargetConfig without = new TargetChange("delete", "account", null, null, null, null, null, null, null, null,
-                "target", null, null).applyTo(config);
+        TargetConfig without = TargetChange.deleteAccount("target").applyTo(config);
         assertNull(without.target(1).orElseThrow().outgoingUser());
         assertEquals(List.of(), without.problems());
     }
