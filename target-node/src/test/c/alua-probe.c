@@ -6,6 +6,9 @@
  *   alua-probe URL SECONDS     prints them, then "waiting", then polls TEST UNIT READY until the
  *                              unit attention ASYMMETRIC ACCESS STATE CHANGED arrives (then
  *                              prints it and the groups again) or SECONDS pass (exit status 3)
+ *   alua-probe URL SECONDS capacity
+ *                              the same for CAPACITY DATA HAS CHANGED, then prints
+ *                              "capacity BLOCKS" from READ CAPACITY(16) in the same session
  *
  * Output lines: "group TAG STATE port PORT" with STATE one of active/optimized,
  * active/non-optimized, standby, unavailable, transitioning.
@@ -19,6 +22,21 @@
 #include <iscsi/scsi-lowlevel.h>
 
 #define ASYMMETRIC_ACCESS_STATE_CHANGED 0x2a06
+#define CAPACITY_DATA_HAS_CHANGED 0x2a09
+
+/* READ CAPACITY(16): the number of blocks, or -1. */
+static long long read_capacity(struct iscsi_context *iscsi, int lun)
+{
+	struct scsi_task *task = iscsi_readcapacity16_sync(iscsi, lun);
+	if (task == NULL || task->status != SCSI_STATUS_GOOD) {
+		fprintf(stderr, "READ CAPACITY(16) failed: %s\n", iscsi_get_error(iscsi));
+		return -1;
+	}
+	struct scsi_readcapacity16 *capacity = scsi_datain_unmarshall(task);
+	long long blocks = capacity == NULL ? -1 : (long long) capacity->returned_lba + 1;
+	scsi_free_scsi_task(task);
+	return blocks;
+}
 
 static const char *state_name(int state)
 {
@@ -80,8 +98,8 @@ static int report_target_port_groups(struct iscsi_context *iscsi, int lun)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: %s iscsi://HOST[:PORT]/IQN/LUN [SECONDS]\n", argv[0]);
+	if (argc < 2 || argc > 4 || (argc == 4 && strcmp(argv[3], "capacity") != 0)) {
+		fprintf(stderr, "usage: %s iscsi://HOST[:PORT]/IQN/LUN [SECONDS [capacity]]\n", argv[0]);
 		return 2;
 	}
 	struct iscsi_context *iscsi = iscsi_create_context("iqn.2026-11.io.raftlun:alua-probe");
@@ -104,7 +122,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int status = 0;
-	if (argc == 3) {
+	int awaited = argc == 4 ? CAPACITY_DATA_HAS_CHANGED : ASYMMETRIC_ACCESS_STATE_CHANGED;
+	if (argc >= 3) {
 		printf("waiting\n");
 		fflush(stdout);
 		time_t deadline = time(NULL) + atoi(argv[2]);
@@ -115,7 +134,14 @@ int main(int argc, char **argv)
 				status = 1;
 				break;
 			}
-			if (sense == ASYMMETRIC_ACCESS_STATE_CHANGED) {
+			if (sense == awaited && awaited == CAPACITY_DATA_HAS_CHANGED) {
+				printf("unit attention: capacity data has changed\n");
+				long long blocks = read_capacity(iscsi, url->lun);
+				printf("capacity %lld\n", blocks);
+				status = blocks > 0 ? 0 : 1;
+				break;
+			}
+			if (sense == awaited) {
 				printf("unit attention: asymmetric access state changed\n");
 				status = report_target_port_groups(iscsi, url->lun) == 0 ? 0 : 1;
 				break;

@@ -324,6 +324,38 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
+     * A follower as the leader of its group sees it: how many entries its commit index is behind
+     * the leader's, when it last answered, and whether that was within two RPC timeouts (up).
+     */
+    public record Follower(String name, long lag, long lastContactMillis, boolean up) {
+    }
+
+    /** The followers of a group this node leads; empty where it does not lead. */
+    public List<Follower> followers(RaftGroupId group) {
+        try {
+            RaftServer.Division division = server.getDivision(group);
+            if (!division.getInfo().isLeader()) {
+                return List.of();
+            }
+            long recent = 2 * RaftServerConfigKeys.Rpc.timeoutMin(server.getProperties()).toLong(TimeUnit.MILLISECONDS);
+            long leaderCommit = division.getRaftLog().getLastCommittedIndex();
+            Map<String, Long> commits = new java.util.HashMap<>();
+            for (RaftProtos.CommitInfoProto info : division.getCommitInfos()) {
+                commits.put(info.getServer().getId().toStringUtf8(), info.getCommitIndex());
+            }
+            return division.getInfo().getRoleInfoProto().getLeaderInfo().getFollowerInfoList().stream()
+                    .map(follower -> {
+                        String name = follower.getId().getId().toStringUtf8();
+                        long elapsed = follower.getLastRpcElapsedTimeMs();
+                        return new Follower(name, Math.max(0, leaderCommit - commits.getOrDefault(name, 0L)), elapsed,
+                                elapsed < recent);
+                    }).toList();
+        } catch (IOException | RuntimeException e) {
+            return List.of(); // the group is starting or gone
+        }
+    }
+
+    /**
      * The followers of a group this node leads that answered within an election timeout, the most
      * recently heard from first (one that is down would only run the hand-over into its timeout).
      */

@@ -1,5 +1,6 @@
 package io.raftlun.bench;
 
+import io.raftlun.cli.AdminClient;
 import io.raftlun.cli.LocalCluster;
 import io.raftlun.cli.NodeConfigFile;
 import io.raftlun.node.AdminToken;
@@ -104,8 +105,8 @@ final class RaftlunNodes implements TargetUnderTest {
     /** Node {@code index}'s (0-2) /api/status. */
     Map<?, ?> status(int index) throws IOException, InterruptedException {
         String token = Files.readString(dataDirs.get(index).resolve(AdminToken.FILE)).trim();
-        return LocalCluster.call("node" + (index + 1), "127.0.0." + (index + 1) + ":" + adminPort, token, "GET",
-                "/api/status", Duration.ofSeconds(3));
+        return AdminClient.call(new AdminClient.Endpoint("node" + (index + 1), "127.0.0." + (index + 1) + ":"
+                + adminPort), token, "GET", "/api/status", null, Duration.ofSeconds(3));
     }
 
     @Override

@@ -111,7 +111,10 @@ public final class ClusterCommand implements Runnable {
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true,
-            description = "Shows each node (up or down, portal, sessions) and the targets it serves.",
+            description = {"Shows each node (up or down, portal, version, sessions per target), the targets it",
+                "serves, each volume's replicas, leader and Raft indexes there, and each volume's health",
+                "as its leader sees it: healthy, REBUILDING (a replica catching up), DEGRADED (a replica",
+                "does not answer), UNAVAILABLE (no leader), with each replica's lag in log entries."},
             footer = {"", "Exit status: 0 if every node is up, 1 if any is down."})
     static final class Status implements Callable<Integer> {
         @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
@@ -172,7 +175,7 @@ public final class ClusterCommand implements Runnable {
                         for (Object t : targets) {
                             Map<?, ?> target = (Map<?, ?>) t;
                             System.out.println("           target " + target.get("tid") + " " + target.get("iqn")
-                                    + ", initiators " + target.get("initiators"));
+                                    + ", sessions " + target.get("sessions") + ", initiators " + target.get("initiators"));
                             for (Object l : (List<?>) target.get("luns")) {
                                 Map<?, ?> lun = (Map<?, ?>) l;
                                 System.out.println("             LUN " + lun.get("lun") + ": "
@@ -196,6 +199,38 @@ public final class ClusterCommand implements Runnable {
                     System.out.println("           " + node.get("error"));
                 }
             }
+            printVolumes(nodes);
+        }
+
+        /**
+         * Each volume's health as its leader reports it (lag of each replica behind the leader's
+         * commit index, replicas that do not answer); a volume no node leads is unavailable.
+         * Anything but healthy is in capitals, so it stands out.
+         */
+        private static void printVolumes(List<Map<String, Object>> nodes) {
+            Map<String, Map<?, ?>> leaders = new java.util.TreeMap<>();
+            for (Map<String, Object> node : nodes) {
+                if (node.get("status") instanceof Map<?, ?> status && status.get("cluster") instanceof Map<?, ?> c) {
+                    for (Object v : (List<?>) c.get("volumes")) {
+                        Map<?, ?> volume = (Map<?, ?>) v;
+                        if (volume.containsKey("lag") || !leaders.containsKey((String) volume.get("volume"))) {
+                            leaders.put((String) volume.get("volume"), volume);
+                        }
+                    }
+                }
+            }
+            if (leaders.isEmpty()) {
+                return;
+            }
+            System.out.println("volumes");
+            leaders.forEach((name, volume) -> {
+                String health = volume.containsKey("lag") ? (String) volume.get("health") : "unavailable";
+                String shown = health.equals("healthy") ? health : health.toUpperCase(java.util.Locale.ROOT) + " !";
+                System.out.println(String.format("  %-22s %-14s replicas %s, leader %s%s%s", name, shown,
+                        volume.get("replicas"), volume.get("leader") == null ? "none" : volume.get("leader"),
+                        volume.get("lag") instanceof Map<?, ?> lag && !lag.isEmpty() ? ", lag " + lag : "",
+                        volume.get("down") instanceof List<?> down && !down.isEmpty() ? ", down " + down : ""));
+            });
         }
     }
 

@@ -5,11 +5,7 @@ import io.raftlun.target.ConfigFiles;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.URI;
 import java.net.URISyntaxException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,6 +32,9 @@ public final class LocalCluster {
     /** One node of the cluster, paths relative to the cluster directory; raft is null for a lone node. */
     record Member(String name, String portal, String admin, String raft, String config, String dataDir,
                   String pidFile, String log) {
+        AdminClient.Endpoint endpoint() {
+            return new AdminClient.Endpoint(name, admin);
+        }
     }
 
     /** The nodes, and for a replicated cluster its id and replication factor. */
@@ -284,30 +283,12 @@ public final class LocalCluster {
 
     private Map<?, ?> call(Member member, String method, String path, Duration timeout)
             throws IOException, InterruptedException {
-        return call(member.name(), member.admin(), token(), method, path, timeout);
+        return AdminClient.call(member.endpoint(), token(), method, path, null, timeout);
     }
 
-    /**
-     * One admin API call (no body) to the node {@code name} at {@code admin} (host:port); the JSON
-     * body, or an IOException with the node's error.
-     */
-    public static Map<?, ?> call(String name, String admin, String token, String method, String path, Duration timeout)
-            throws IOException, InterruptedException {
-        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest request;
-        try {
-            request = HttpRequest.newBuilder(new URI("http://" + admin + path))
-                    .timeout(timeout).header("Authorization", "Bearer " + token)
-                    .method(method, HttpRequest.BodyPublishers.noBody()).build();
-        } catch (URISyntaxException e) {
-            throw new IOException("bad admin address " + admin, e);
-        }
-        HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
-        Map<?, ?> body = ConfigFiles.JSON.readValue(response.body(), Map.class);
-        if (response.statusCode() != 200) {
-            throw new IOException(name + ": " + body.get("error"));
-        }
-        return body;
+    /** A client of the cluster's admin API: its nodes in order, the cluster's token. */
+    AdminClient client() throws IOException {
+        return new AdminClient(members().stream().map(Member::endpoint).toList(), token());
     }
 
     static String tail(Path file, int lines) {

@@ -5,10 +5,13 @@ import picocli.CommandLine.Command;
 
 /** The {@code raftlun} command. */
 @Command(name = "raftlun", mixinStandardHelpOptions = true, version = "raftlun " + io.raftlun.node.Node.VERSION,
-        subcommands = {NodeCommand.class, DemoCommand.class, ClusterCommand.class, io.raftlun.bench.BenchCommand.class,
-            CommandLine.HelpCommand.class},
+        subcommands = {NodeCommand.class, DemoCommand.class, ClusterCommand.class, AdminCommands.TargetCommand.class,
+            AdminCommands.LunCommand.class, AdminCommands.AccountCommand.class, TgtadmCommand.class,
+            io.raftlun.bench.BenchCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
         description = {"Highly available iSCSI storage: every write committed through Raft.", "",
-            "Start here: raftlun demo --detach, then iscsi-ls iscsi://127.0.0.1"})
+            "Start here: raftlun demo --detach, then iscsi-ls iscsi://127.0.0.1"},
+        footer = {"", "Exit status: 0 done; 1 refused or bad input (nothing changed);",
+            "2 command-line usage error; 3 no node reachable; 4 wrong admin token."})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
@@ -24,7 +27,13 @@ public final class Main implements Runnable {
             if (System.getenv("RAFTLUN_DEBUG") != null) {
                 failure.printStackTrace(line.getErr());
             }
-            return 1;
+            return failure instanceof AdminClient.AdminException refused ? refused.exitCode() : 1;
+        });
+        commandLine.setParameterExceptionHandler((mistake, arguments) -> { // one line, not the whole usage
+            CommandLine line = mistake.getCommandLine();
+            line.getErr().println("raftlun: " + mistake.getMessage() + " (see: " + line.getCommandSpec().qualifiedName()
+                    + " --help)");
+            return line.getCommandSpec().exitCodeOnInvalidInput();
         });
         return commandLine;
     }

@@ -11,11 +11,9 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
-import java.security.SecureRandom;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -196,16 +194,10 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
                 throw new IllegalArgumentException("--lun " + spec + ": '" + parts[0] + "' is not a LUN number");
             }
             long size = Sizes.parse(parts[1]);
-            luns.add(new TargetConfig.Lun(number, newVolumeName(), size, blockSize,
+            luns.add(new TargetConfig.Lun(number, TargetConfig.newVolumeName(), size, blockSize,
                     parts.length == 3 ? Path.of(parts[2]).toAbsolutePath().toString() : null, false));
         }
         return luns;
     }
 
-    /** A fresh volume name: random, so two clusters never give two disks the same SCSI identity. */
-    static String newVolumeName() {
-        byte[] random = new byte[8];
-        new SecureRandom().nextBytes(random);
-        return "vol-" + HexFormat.of().formatHex(random);
-    }
 }

@@ -32,9 +32,17 @@ class LocalClusterIT {
     }
 
     static Run raftlun(String... arguments) throws IOException, InterruptedException {
+        return raftlun(java.util.Map.of(), arguments);
+    }
+
+    /** The jar run with {@code environment} added to this one's. */
+    static Run raftlun(java.util.Map<String, String> environment, String... arguments)
+            throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("java", "-jar", System.getProperty("raftlun.jar")));
         command.addAll(List.of(arguments));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        Process process = builder.start();
         byte[] output = process.getInputStream().readAllBytes();
         if (!process.waitFor(120, TimeUnit.SECONDS)) {
             process.destroyForcibly();

@@ -9,6 +9,7 @@ import io.raftlun.volume.VolumeException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -33,7 +34,7 @@ public final class BlockStore implements AutoCloseable {
     private static final String DURABLE_PREFIX = "durable-index/";
     private static final String STATE_PREFIX = "durable-state/";
 
-    private final VolumeRecord record;
+    private volatile VolumeRecord record; // replaced only by grow
     private final BlockMap map;
     private final FileChannel data;
     private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
@@ -63,6 +64,37 @@ public final class BlockStore implements AutoCloseable {
 
     VolumeRecord record() {
         return record;
+    }
+
+    /**
+     * Grows the volume to {@code blockCount} blocks: a data file is extended (sparse), a device
+     * must already be large enough. The new blocks read as zeros (unallocated). Idempotent: a
+     * count not above the current one changes nothing, so replaying the log entry is harmless.
+     */
+    public synchronized void grow(long blockCount) {
+        VolumeRecord current = record;
+        if (blockCount <= current.blockCount()) {
+            return;
+        }
+        VolumeRecord grown = new VolumeRecord(current.id(), current.name(), blockCount, current.blockSize(),
+                current.dataPath(), current.dataOffset(), current.device());
+        long needed = grown.dataOffset() + grown.sizeBytes();
+        try {
+            long available = Devices.size(Path.of(grown.dataPath()), data);
+            if (current.device() && available < needed) {
+                throw new StorageException("backing store " + grown.dataPath() + " holds " + available
+                        + " bytes, less than the " + needed + " the grown volume needs");
+            }
+            if (!current.device() && available < needed) {
+                data.write(ByteBuffer.allocate(1), needed - 1); // sparse: costs nothing until written
+            }
+        } catch (IOException e) {
+            throw new StorageException("volume " + current.name() + ": growing " + current.dataPath() + " failed: "
+                    + e.getMessage(), e);
+        }
+        map.putValue(NodeStorage.VOLUME_PREFIX + current.name(), grown.encode());
+        map.sync();
+        record = grown;
     }
 
     private ReentrantLock lockFor(long chunk) {

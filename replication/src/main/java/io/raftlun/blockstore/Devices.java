@@ -6,9 +6,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Sizes of data files and block devices (a block device's file size reads as zero in Java). */
-final class Devices {
+public final class Devices {
 
     private Devices() {
+    }
+
+    /** The size of a file or block device, as a backing store offers it. */
+    public static long size(Path path) throws IOException {
+        try (FileChannel channel = FileChannel.open(path, java.nio.file.StandardOpenOption.READ)) {
+            return size(path, channel);
+        }
     }
 
     static long size(Path path, FileChannel channel) throws IOException {

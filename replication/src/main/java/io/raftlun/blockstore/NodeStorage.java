@@ -29,7 +29,7 @@ public final class NodeStorage implements AutoCloseable {
 
     /** Threads doing blocking file and RocksDB I/O for the local volumes (never the event loops). */
     private static final int IO_THREADS = 4;
-    private static final String VOLUME_PREFIX = "volume/";
+    static final String VOLUME_PREFIX = "volume/";
     private static final String RESERVATIONS_PREFIX = "reservations/";
     private static final String NEXT_ID = "next-volume-id";
 

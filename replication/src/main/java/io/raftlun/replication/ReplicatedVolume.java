@@ -21,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroup;
@@ -46,7 +47,7 @@ public final class ReplicatedVolume implements BlockVolume {
 
     private final String name;
     private final int blockSize;
-    private final long blockCount;
+    private final LongSupplier blockCount;
     private final RaftNode raft;
     private final Supplier<RaftGroup> group;
     private final VolumeStateMachine replica; // null on a node without a replica
@@ -54,8 +55,13 @@ public final class ReplicatedVolume implements BlockVolume {
     /** On a node without a replica, which applies no change: who hears of those made through it. */
     private final UnitAttentionListeners attentionListeners = new UnitAttentionListeners();
 
-    public ReplicatedVolume(String name, int blockSize, long blockCount, RaftNode raft, Supplier<RaftGroup> group,
-                            VolumeStateMachine replica, Executor io) {
+    /**
+     * @param blockCount the volume's capacity as the cluster config says now: it grows on every
+     *                   node as that node applies the config, after every replica applied the
+     *                   growth to its block store (see {@link #grow})
+     */
+    public ReplicatedVolume(String name, int blockSize, LongSupplier blockCount, RaftNode raft,
+                            Supplier<RaftGroup> group, VolumeStateMachine replica, Executor io) {
         this.name = name;
         this.blockSize = blockSize;
         this.blockCount = blockCount;
@@ -77,7 +83,7 @@ public final class ReplicatedVolume implements BlockVolume {
 
     @Override
     public long blockCount() {
-        return blockCount;
+        return blockCount.getAsLong();
     }
 
     private boolean local() {
@@ -85,7 +91,7 @@ public final class ReplicatedVolume implements BlockVolume {
     }
 
     private void checkRange(long lba, long blocks) {
-        VolumeException.requireInRange(name, blockCount, lba, blocks);
+        VolumeException.requireInRange(name, blockCount(), lba, blocks);
     }
 
     // ---------------------------------------------------------------- reads
@@ -275,6 +281,16 @@ public final class ReplicatedVolume implements BlockVolume {
                 listener.run();
             }
         });
+    }
+
+    /**
+     * Grows every replica's block store to {@code blocks} blocks, at one index of the volume's log,
+     * so every write after it may use the new blocks on every replica. Completes once each
+     * replica applied it (or did not answer in time; it applies it before it serves again).
+     * Initiators see the new capacity only once the cluster config says so.
+     */
+    public CompletableFuture<Void> grow(long blocks) {
+        return submitAndApplyEverywhere(VolumeEntry.grow(blocks)).thenApply(answer -> null);
     }
 
     /** The leader as this node's replica knows it; a node without a replica does not follow the group. */

@@ -27,6 +27,7 @@ final class VolumeEntry {
     static final byte COMPARE_AND_WRITE = 4; // lba, compare length, compare, write
     static final byte RESERVE = 5;        // reservation command
     static final byte RESET = 6;          // name of the node the reset came through; releases RESERVE(6)
+    static final byte GROW = 7;           // block count: every replica grows at the same log index
 
     // queries
     static final byte BARRIER = 16;       // nothing: the caller reads its own replica afterwards
@@ -79,6 +80,10 @@ final class VolumeEntry {
     static Message reset(String origin) {
         byte[] node = origin.getBytes(StandardCharsets.UTF_8);
         return message(ByteBuffer.allocate(1 + node.length).put(RESET).put(node).array());
+    }
+
+    static Message grow(long blockCount) {
+        return message(ByteBuffer.allocate(9).put(GROW).putLong(blockCount).array());
     }
 
     static Message query(byte kind, long... arguments) {

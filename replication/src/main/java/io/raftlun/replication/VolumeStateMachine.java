@@ -293,6 +293,10 @@ public final class VolumeStateMachine extends BaseStateMachine {
                 resetListeners.forEach(listener -> listener.accept(origin));
                 return Message.EMPTY;
             }
+            case VolumeEntry.GROW -> {
+                store.grow(in.getLong()); // no-op when replayed: it never shrinks
+                return Message.EMPTY;
+            }
             default -> throw new IllegalStateException("unknown volume log entry kind " + kind);
         }
     }

@@ -74,7 +74,7 @@ class ReplicatedVolumeTest {
                             "raft.server.snapshot.auto.trigger.enabled", "false"));
             raft = RaftNode.start(settings, gid -> machine, group);
             self[0] = raft;
-            volume = new ReplicatedVolume(VOLUME, BLOCK, BLOCKS, raft, () -> group, machine, io);
+            volume = new ReplicatedVolume(VOLUME, BLOCK, () -> BLOCKS, raft, () -> group, machine, io);
         }
 
         @Override

@@ -236,6 +236,7 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                                 ClusterConfig.class);
                 TargetConfig targets = check.apply(change.apply(current.targets()));
                 ClusterConfig next = new ClusterConfig(targets, place(current.volumes(), targets));
+                growReplicas(current.volumes(), next.volumes(), deadline);
                 byte[] value = ConfigFiles.JSON.writeValueAsString(next).getBytes(StandardCharsets.UTF_8);
                 long version = MetaStateMachine.version(raft.write(metaGroup,
                         MetaStateMachine.put(CONFIG, document.version(), value))
@@ -277,6 +278,9 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                 if (existing == null) {
                     next.put(lun.volume(), new ClusterConfig.Placement(lun.sizeBytes(), lun.blockSize(),
                             lun.backingStore(), chooseReplicas(lun.volume())));
+                } else if (existing.blockSize() == lun.blockSize() && existing.sizeBytes() < lun.sizeBytes()) {
+                    next.put(lun.volume(), new ClusterConfig.Placement(lun.sizeBytes(), existing.blockSize(),
+                            existing.backingStore(), existing.replicas()));
                 } else if (existing.sizeBytes() != lun.sizeBytes() || existing.blockSize() != lun.blockSize()) {
                     throw new ConfigException("volume " + lun.volume() + " exists with " + existing.sizeBytes()
                             + " bytes in " + existing.blockSize() + "-byte blocks; LUN " + lun.lun() + " asks for "
@@ -285,6 +289,25 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
             }
         }
         return next;
+    }
+
+    /**
+     * Grows the block stores of the volumes a change makes larger, through each volume's log,
+     * before the config that shows initiators the new size is written: a write to the new blocks
+     * can only come after the growth in the log, so every replica has them by then.
+     */
+    private void growReplicas(Map<String, ClusterConfig.Placement> before, Map<String, ClusterConfig.Placement> after,
+                              long deadline) throws ExecutionException, TimeoutException, InterruptedException {
+        for (Map.Entry<String, ClusterConfig.Placement> volume : after.entrySet()) {
+            ClusterConfig.Placement old = before.get(volume.getKey());
+            ClusterConfig.Placement grown = volume.getValue();
+            if (old != null && grown.sizeBytes() > old.sizeBytes()) {
+                long blocks = grown.sizeBytes() / grown.blockSize();
+                volume(volume.getKey(), grown.blockSize(), () -> blocks).grow(blocks)
+                        .get(remaining(deadline), TimeUnit.NANOSECONDS);
+                log.info("volume {} grown to {} bytes on its replicas", volume.getKey(), grown.sizeBytes());
+            }
+        }
     }
 
     /** replicationFactor members, starting at a place the name decides, so volumes spread over the nodes. */
@@ -305,10 +328,20 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         if (placement == null) {
             throw new ConfigException("volume " + lun.volume() + " is not placed on any node");
         }
-        VolumeStateMachine replica = placement.replicas().contains(self.name())
-                ? ensureReplica(lun.volume(), placement) : null; // the reconciler joins its group
-        return new ReplicatedVolume(lun.volume(), lun.blockSize(), lun.sizeBytes() / lun.blockSize(), raft,
-                () -> groupOf(RaftGroups.volume(lun.volume())), replica, io);
+        if (placement.replicas().contains(self.name())) {
+            ensureReplica(lun.volume(), placement); // the reconciler joins its group
+        }
+        String name = lun.volume();
+        long blocks = lun.sizeBytes() / lun.blockSize();
+        return volume(name, lun.blockSize(), () -> { // as the config applied here says, so it grows with it
+            ClusterConfig.Placement now = config.value().volumes().get(name);
+            return now == null ? blocks : now.sizeBytes() / now.blockSize();
+        });
+    }
+
+    private ReplicatedVolume volume(String name, int blockSize, java.util.function.LongSupplier blockCount) {
+        return new ReplicatedVolume(name, blockSize, blockCount, raft, () -> groupOf(RaftGroups.volume(name)),
+                replicas.get(name), io);
     }
 
     // ---------------------------------------------------------------- maintenance
@@ -413,6 +446,20 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         }
     }
 
+    /** Entries behind the leader past which an answering replica counts as rebuilding (catching up). */
+    static final long REBUILDING_LAG = 1024;
+
+    /**
+     * A volume's health as its leader sees it: degraded when a replica does not answer, rebuilding
+     * when all answer but one is far behind, healthy otherwise.
+     */
+    private static String health(List<RaftNode.Follower> followers) {
+        if (followers.stream().anyMatch(f -> !f.up())) {
+            return "degraded";
+        }
+        return followers.stream().anyMatch(f -> f.lag() > REBUILDING_LAG) ? "rebuilding" : "healthy";
+    }
+
     /** For {@code /api/status}: the meta group and each volume's replicas as this node sees them. */
     public Map<String, Object> status() {
         Map<String, Object> status = new LinkedHashMap<>();
@@ -435,6 +482,16 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                     v.put("term", division.getInfo().getCurrentTerm());
                     v.put("commitIndex", division.getRaftLog().getLastCommittedIndex());
                     v.put("appliedIndex", division.getInfo().getLastAppliedIndex());
+                    if (division.getInfo().isLeader()) {
+                        List<RaftNode.Follower> followers = raft.followers(group);
+                        Map<String, Long> lag = new TreeMap<>();
+                        followers.forEach(f -> lag.put(f.name(), f.lag()));
+                        v.put("lag", lag);
+                        v.put("down", followers.stream().filter(f -> !f.up()).map(RaftNode.Follower::name).toList());
+                        v.put("health", health(followers));
+                    } else if (division.getInfo().getLeaderId() == null) {
+                        v.put("health", "unavailable");
+                    }
                 } catch (IOException | RuntimeException e) { // the group is still starting
                     v.put("role", "starting");
                 }

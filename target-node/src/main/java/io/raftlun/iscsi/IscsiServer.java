@@ -16,6 +16,7 @@ import io.raftlun.iscsi.pdu.PduEncoder;
 import io.raftlun.iscsi.session.IscsiConnection;
 import io.raftlun.iscsi.session.SessionRegistry;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,6 +94,11 @@ public final class IscsiServer implements AutoCloseable {
     /** The address actually bound (the port is chosen by the system when configured as 0). */
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) listener.localAddress();
+    }
+
+    /** The sessions logged in right now, with their initiators. */
+    public List<SessionRegistry.Session> sessions() {
+        return sessions.sessions();
     }
 
     /** Sessions logged in right now. */

@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.raftlun.cluster.ClusterNode;
+import io.raftlun.consensus.RaftNode;
 import io.raftlun.replication.VolumeStateMachine;
 import java.io.File;
 import java.io.IOException;
@@ -197,21 +198,13 @@ public final class RaftMetrics {
             return d != null && d.getInfo().isLeader() ? figure : Double.NaN;
         }
 
-        /** The leader and the followers that answered it within two election timeouts. */
+        /** The leader and the followers that answered it within two RPC timeouts. */
         double replicasUp() {
             RaftServer.Division d = divisionOrNull();
             if (d == null || !d.getInfo().isLeader()) {
                 return Double.NaN;
             }
-            long recent = 2 * RaftServerConfigKeys.Rpc.timeoutMin(d.getRaftServer().getProperties())
-                    .toLong(TimeUnit.MILLISECONDS);
-            long up = 1;
-            for (RaftProtos.ServerRpcProto follower : followers(d)) {
-                if (follower.getLastRpcElapsedTimeMs() < recent) {
-                    up++;
-                }
-            }
-            return up;
+            return 1 + cluster.raft().followers(id).stream().filter(RaftNode.Follower::up).count();
         }
 
         double health() {
@@ -226,34 +219,15 @@ public final class RaftMetrics {
         }
 
         double lag(String follower) {
-            RaftServer.Division d = divisionOrNull();
-            if (d == null || !d.getInfo().isLeader()) {
-                return Double.NaN;
-            }
-            long leaderCommit = d.getRaftLog().getLastCommittedIndex();
-            for (RaftProtos.CommitInfoProto info : d.getCommitInfos()) {
-                if (info.getServer().getId().toStringUtf8().equals(follower)) {
-                    return Math.max(0, leaderCommit - info.getCommitIndex());
-                }
-            }
-            return Double.NaN;
+            return follower(follower).map(f -> (double) f.lag()).orElse(Double.NaN);
         }
 
         double lastContactMillis(String follower) {
-            RaftServer.Division d = divisionOrNull();
-            if (d == null || !d.getInfo().isLeader()) {
-                return Double.NaN;
-            }
-            for (RaftProtos.ServerRpcProto info : followers(d)) {
-                if (info.getId().getId().toStringUtf8().equals(follower)) {
-                    return info.getLastRpcElapsedTimeMs();
-                }
-            }
-            return Double.NaN;
+            return follower(follower).map(f -> (double) f.lastContactMillis()).orElse(Double.NaN);
         }
 
-        private List<RaftProtos.ServerRpcProto> followers(RaftServer.Division d) {
-            return d.getInfo().getRoleInfoProto().getLeaderInfo().getFollowerInfoList();
+        private java.util.Optional<RaftNode.Follower> follower(String name) {
+            return cluster.raft().followers(id).stream().filter(f -> f.name().equals(name)).findFirst();
         }
     }
 

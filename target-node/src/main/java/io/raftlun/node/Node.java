@@ -13,8 +13,10 @@ import io.raftlun.metrics.NodeMetrics;
 import io.raftlun.metrics.RaftMetrics;
 import io.raftlun.metrics.StoreMetrics;
 import io.raftlun.metrics.VolumeMetrics;
+import io.raftlun.target.ConfigException;
 import io.raftlun.target.ConfigFiles;
 import io.raftlun.target.TargetCatalog;
+import io.raftlun.target.TargetChange;
 import io.raftlun.target.TargetConfig;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -164,10 +166,95 @@ public final class Node implements AutoCloseable {
     private void routes() {
         admin.route("GET", "/api/status", request -> AdminServer.Response.ok(
                 ConfigFiles.JSON.writeValueAsString(status())));
+        admin.route("GET", "/api/targets", request -> AdminServer.Response.ok(
+                ConfigFiles.JSON.writeValueAsString(show())));
+        admin.route("POST", "/api/targets", this::change);
         admin.route("POST", "/api/drain", request -> cluster == null
                 ? AdminServer.Response.error(409, "node " + options.name() + " is not in a cluster: nothing to hand over")
                 : AdminServer.Response.ok(ConfigFiles.JSON.writeValueAsString(Map.of("node", options.name(),
                         "handedOver", cluster.drain(DRAIN_TIMEOUT)))));
+    }
+
+    /** The body of {@code POST /api/targets}: changes made in order, all or none. */
+    record Changes(List<TargetChange> changes) {
+    }
+
+    /**
+     * Makes the changes in one config change (through the meta group in a cluster, so every node
+     * serves the result). In a cluster a LUN's blocks live in each replica's store, so a backing
+     * store path is not used there (the change's size stands).
+     */
+    private AdminServer.Response change(AdminServer.Request request) {
+        Changes body;
+        try {
+            body = ConfigFiles.JSON.readValue(request.body(), Changes.class);
+        } catch (RuntimeException e) {
+            throw new AdminServer.ApiException(400, "malformed change: " + e.getMessage());
+        }
+        if (body.changes() == null || body.changes().isEmpty()) {
+            throw new AdminServer.ApiException(400, "no change given");
+        }
+        List<TargetChange> changes = body.changes().stream()
+                .map(c -> cluster != null ? c.withoutBackingStore() : c).toList();
+        try {
+            catalog.update(current -> TargetChange.applyAll(changes, current));
+        } catch (ConfigException e) {
+            throw new AdminServer.ApiException(409, e.getMessage());
+        }
+        return AdminServer.Response.ok(ConfigFiles.JSON.writeValueAsString(show()));
+    }
+
+    /**
+     * What {@code GET /api/targets} reports, in tgtadm's terms ({@code --op show}): each target
+     * with the sessions through this node, its LUNs, ACL and accounts (never secrets), and in a
+     * cluster each LUN's replicas, leader and Raft indexes as this node sees them.
+     */
+    public Map<String, Object> show() {
+        Map<String, Map<?, ?>> volumes = new java.util.HashMap<>();
+        if (cluster != null) {
+            for (Object v : (List<?>) cluster.status().get("volumes")) {
+                volumes.put((String) ((Map<?, ?>) v).get("volume"), (Map<?, ?>) v);
+            }
+        }
+        TargetConfig config = catalog.config();
+        var sessions = iscsi.sessions();
+        List<Map<String, Object>> targets = new ArrayList<>();
+        for (TargetConfig.Target target : config.targets()) {
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("tid", target.tid());
+            t.put("iqn", target.iqn());
+            t.put("sessions", sessions.stream().filter(session -> session.targetName().equals(target.iqn())).toList());
+            List<Map<String, Object>> luns = new ArrayList<>();
+            for (TargetConfig.Lun lun : target.luns()) {
+                Map<String, Object> l = new LinkedHashMap<>();
+                l.put("lun", lun.lun());
+                l.put("volume", lun.volume());
+                l.put("sizeBytes", lun.sizeBytes());
+                l.put("blockSize", lun.blockSize());
+                l.put("backingStore", lun.backingStore());
+                l.put("thin", lun.backingStore() == null);
+                l.put("readOnly", lun.readOnly());
+                l.put("online", true);
+                Map<?, ?> replication = volumes.get(lun.volume());
+                if (replication != null) {
+                    l.put("replicas", replication.get("replicas"));
+                    l.put("leader", replication.get("leader"));
+                    l.put("commitIndex", replication.get("commitIndex"));
+                    l.put("appliedIndex", replication.get("appliedIndex"));
+                }
+                luns.add(l);
+            }
+            t.put("luns", luns);
+            t.put("initiators", target.initiators());
+            t.put("incomingUsers", target.incomingUsers());
+            t.put("outgoingUser", target.outgoingUser());
+            targets.add(t);
+        }
+        Map<String, Object> show = new LinkedHashMap<>();
+        show.put("node", options.name());
+        show.put("targets", targets);
+        show.put("accounts", config.accounts().stream().map(TargetConfig.Account::user).toList());
+        return show;
     }
 
     /** What {@code /api/status} reports: enough for {@code raftlun cluster status}. */
@@ -177,11 +264,13 @@ public final class Node implements AutoCloseable {
         status.put("version", VERSION);
         status.put("portal", portalName(iscsi.localAddress()));
         status.put("sessions", iscsi.sessionCount());
+        var sessions = iscsi.sessions();
         List<Map<String, Object>> targets = new ArrayList<>();
         for (TargetConfig.Target target : catalog.config().targets()) {
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("tid", target.tid());
             t.put("iqn", target.iqn());
+            t.put("sessions", sessions.stream().filter(session -> session.targetName().equals(target.iqn())).count());
             t.put("luns", target.luns().stream().map(lun -> Map.of("lun", lun.lun(), "volume", lun.volume(),
                     "sizeBytes", lun.sizeBytes(), "blockSize", lun.blockSize())).toList());
             t.put("initiators", target.initiators());

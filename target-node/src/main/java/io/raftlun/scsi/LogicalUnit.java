@@ -236,6 +236,14 @@ public final class LogicalUnit implements AutoCloseable {
         }
     }
 
+    /**
+     * The volume grew (the config every node applies says so): every nexus is told CAPACITY DATA
+     * HAS CHANGED (SBC-4 4.6), so initiators read the capacity again.
+     */
+    public void capacityChanged() {
+        unitAttentionForOthers(null, Sense.CAPACITY_DATA_HAS_CHANGED);
+    }
+
     /** A reset through this node or another: the volume releases RESERVE(6) itself. */
     private void resetHere() {
         unitAttentionForOthers(null, Sense.BUS_DEVICE_RESET);

@@ -48,6 +48,9 @@ public final class LocalTargetStore implements TargetStore {
                     lun.backingStore() == null ? null : Path.of(lun.backingStore()));
             log.info("created volume {} ({} bytes{})", lun.volume(), lun.sizeBytes(),
                     lun.backingStore() == null ? ", thin" : " on " + lun.backingStore());
+        } else if (record.blockSize() == lun.blockSize() && record.sizeBytes() < lun.sizeBytes()) {
+            storage.store(lun.volume()).grow(lun.sizeBytes() / lun.blockSize());
+            log.info("grew volume {} to {} bytes", lun.volume(), lun.sizeBytes());
         } else if (record.blockSize() != lun.blockSize() || record.sizeBytes() != lun.sizeBytes()) {
             throw new ConfigException("volume " + lun.volume() + " exists with " + record.sizeBytes() + " bytes in "
                     + record.blockSize() + "-byte blocks; LUN " + lun.lun() + " asks for " + lun.sizeBytes()

@@ -152,6 +152,9 @@ public final class TargetCatalog implements TargetDirectory {
                     current.scsi.removeUnit(lun.lun());
                     unit = null;
                 }
+                if (unit != null && grew(target.tid(), lun)) {
+                    unit.capacityChanged();
+                }
                 if (unit == null) {
                     BlockVolume volume = metrics.metered(store.open(lun));
                     unit = new LogicalUnit(lun.lun(), volume, LunIdentity.forVolume(lun.volume()), lun.readOnly(),
@@ -164,6 +167,12 @@ public final class TargetCatalog implements TargetDirectory {
                 current.scsi.removeUnit(gone.lun());
             }
         }
+    }
+
+    /** True if the served config had this LUN, on the same volume, smaller. */
+    private boolean grew(int tid, TargetConfig.Lun lun) {
+        return config.target(tid).flatMap(t -> t.lun(lun.lun()))
+                .filter(old -> old.volume().equals(lun.volume()) && old.sizeBytes() < lun.sizeBytes()).isPresent();
     }
 
     private List<TargetConfig.Lun> lunsNotIn(BlockTarget scsi, TargetConfig.Target target) {

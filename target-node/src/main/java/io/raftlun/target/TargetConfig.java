@@ -1,6 +1,8 @@
 package io.raftlun.target;
 
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -178,6 +180,13 @@ public record TargetConfig(List<Target> targets, List<Account> accounts, List<St
             }
         }
         return problems;
+    }
+
+    /** A fresh volume name: random, so two clusters never give two disks the same SCSI identity. */
+    public static String newVolumeName() {
+        byte[] random = new byte[8];
+        new SecureRandom().nextBytes(random);
+        return "vol-" + HexFormat.of().formatHex(random);
     }
 
     public static boolean validName(String name) {

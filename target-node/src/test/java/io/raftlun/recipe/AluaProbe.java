@@ -26,8 +26,12 @@ public final class AluaProbe {
 
     public static AluaProbe build(Path dir) throws IOException, InterruptedException {
         Path binary = dir.resolve("alua-probe");
-        Shell.run("gcc", "-O2", "-Wall", "-o", binary.toString(), Path.of("src/test/c/alua-probe.c").toAbsolutePath()
-                .toString(), "-liscsi").orFail("building alua-probe (gcc, libiscsi-dev)");
+        Path source = Path.of("src/test/c/alua-probe.c"); // from target-node; ops' tests run it too
+        if (!java.nio.file.Files.exists(source)) {
+            source = Path.of("../target-node/src/test/c/alua-probe.c");
+        }
+        Shell.run("gcc", "-O2", "-Wall", "-o", binary.toString(), source.toAbsolutePath().toString(), "-liscsi")
+                .orFail("building alua-probe (gcc, libiscsi-dev)");
         return new AluaProbe(binary);
     }
 
@@ -69,10 +73,30 @@ public final class AluaProbe {
             return parse(lines);
         }
 
+        /** The blocks READ CAPACITY(16) reports after the unit attention; fails if none came. */
+        public long capacity() throws IOException, InterruptedException {
+            for (String line = out.readLine(); line != null; line = out.readLine()) {
+                lines.add(line);
+                if (line.startsWith("capacity ")) {
+                    return Long.parseLong(line.substring("capacity ".length()));
+                }
+            }
+            throw new AssertionError("alua-probe saw no CAPACITY DATA HAS CHANGED: " + lines + "\n"
+                    + new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+        }
+
         @Override
         public void close() {
             process.destroyForcibly();
         }
+    }
+
+    /**
+     * Logs in through {@code url} and polls until CAPACITY DATA HAS CHANGED arrives or
+     * {@code seconds} pass (see {@link Watch#capacity}).
+     */
+    public Watch waitForCapacityChange(String url, int seconds) throws IOException {
+        return new Watch(new ProcessBuilder(binary.toString(), url, Integer.toString(seconds), "capacity").start());
     }
 
     /** Logs in through {@code url} and polls until the unit attention or {@code seconds} pass. */

@@ -66,6 +66,28 @@ class TargetCatalogTest {
     }
 
     @Test
+    void aLoneNodesLunGrowsOnlineKeepsItsDataAndItsSizeAcrossARestart() throws Exception {
+        TargetChange grow = TargetChange.growLun(1, 1, 128L << 20);
+        try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
+            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List::of, 1);
+            catalog.apply(TargetConfig.empty().with(target(List.of("ALL"), lun(1, "v1"))));
+            BlockVolume served = ((io.raftlun.scsi.BlockTarget) catalog.find(IQN).orElseThrow().scsi()).unit(1).volume();
+            served.write(0, io.netty.buffer.Unpooled.wrappedBuffer(new byte[512]).setByte(0, 0x5a), false).get();
+            catalog.update(grow::applyTo);
+            assertEquals((128L << 20) / 512, served.blockCount(), "the LUN initiators use now reports the new size");
+            served.write((100L << 20) / 512, io.netty.buffer.Unpooled.wrappedBuffer(new byte[512]), false).get();
+            var first = served.read(0, 1).get();
+            assertEquals(0x5a, first.getByte(0));
+            first.release();
+        }
+        try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
+            assertEquals(128L << 20, storage.volume("v1").sizeBytes());
+            TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List::of, 1);
+            assertEquals(128L << 20, catalog.config().target(1).orElseThrow().lun(1).orElseThrow().sizeBytes());
+        }
+    }
+
+    @Test
     void badConfigIsRefusedWholeWithEveryProblemNamed() throws Exception {
         try (NodeStorage storage = NodeStorage.open(dir.resolve("data"))) {
             TargetCatalog catalog = TargetCatalog.open(storage, dir.resolve("targets.json"), List::of, 1);

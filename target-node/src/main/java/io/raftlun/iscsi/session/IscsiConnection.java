@@ -1010,7 +1010,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         return Integer.compare(a - b, 0);
     }
 
-    private java.net.InetAddress peerAddress() {
+    java.net.InetAddress peerAddress() {
         if (ctx.channel().remoteAddress() instanceof InetSocketAddress peer) {
             return peer.getAddress();
         }

@@ -1,5 +1,6 @@
 package io.raftlun.iscsi.session;
 
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -41,6 +42,16 @@ public final class SessionRegistry {
     /** Asks every session's initiator to log out (RFC 7143 §11.9.1 AsyncEvent 1) within {@code seconds}. */
     public void requestLogoutAll(int seconds) {
         sessions.values().forEach(connection -> connection.requestLogout(seconds));
+    }
+
+    /** A live session as {@code show} lists it (tgtadm's I_T nexus information). */
+    public record Session(String initiatorName, String isid, String targetName, String address) {
+    }
+
+    public List<Session> sessions() {
+        return sessions.entrySet().stream().map(e -> new Session(e.getKey().initiatorName(),
+                String.format("%012x", e.getKey().isid()), e.getKey().targetName(),
+                e.getValue().peerAddress().getHostAddress())).toList();
     }
 
     /** Live sessions (for status and metrics). */
