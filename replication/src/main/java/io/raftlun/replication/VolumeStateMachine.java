@@ -293,6 +293,16 @@ public final class VolumeStateMachine extends BaseStateMachine {
                 resetListeners.forEach(listener -> listener.accept(origin));
                 return Message.EMPTY;
             }
+            case VolumeEntry.REPAIR -> {
+                int repaired = 0;
+                for (BlockStore.ChunkImage image : VolumeEntry.chunks(in)) {
+                    repaired += store.repair(image);
+                }
+                if (repaired > 0) {
+                    log.warn("volume {}: scrub repaired {} corrupt block(s) of this replica", store.name(), repaired);
+                }
+                return Message.EMPTY;
+            }
             default -> throw new IllegalStateException("unknown volume log entry kind " + kind);
         }
     }
@@ -405,6 +415,12 @@ public final class VolumeStateMachine extends BaseStateMachine {
                 long from = in.getLong();
                 int max = (int) in.getLong();
                 return VolumeEntry.chunks(store.changedChunks(after, from, max));
+            }
+            case VolumeEntry.SCRUB -> {
+                return VolumeEntry.scrubStep(store.scrub(in.getLong(), in.getLong()));
+            }
+            case VolumeEntry.DIGESTS -> {
+                return VolumeEntry.digests(store.digests(in.getLong(), in.getLong()));
             }
             default -> throw new CompletionException(new IOException("unknown volume query kind " + kind));
         }
