@@ -753,6 +753,27 @@ public final class BlockStore implements AutoCloseable {
         return crcs;
     }
 
+    /**
+     * The volume's part of the block map in figures: chunk entries, those with nothing allocated
+     * (kept for their log index), allocated blocks, and the highest log index of any chunk (the
+     * last write this replica applied).
+     */
+    public record MapStats(long chunks, long emptyChunks, long allocatedBlocks, long highestIndex) {
+    }
+
+    /** Walks the volume's block map once. */
+    public MapStats mapStats() {
+        long[] figures = new long[4];
+        map.chunks(record.id(), 0, (chunk, entry) -> {
+            figures[0]++;
+            figures[1] += entry.empty() ? 1 : 0;
+            figures[2] += entry.allocatedCount();
+            figures[3] = Math.max(figures[3], entry.lastIndex());
+            return true;
+        });
+        return new MapStats(figures[0], figures[1], figures[2], figures[3]);
+    }
+
     /** Allocated blocks of the volume (walks the block map). */
     public long allocatedBlocks() {
         long[] total = {0};
