@@ -168,7 +168,8 @@ class PrometheusMonitoringTest {
         }
         assertEquals(Set.of("RaftlunVolumeUnavailable", "RaftlunVolumeDegraded", "RaftlunNoLeader",
                 "RaftlunReplicaLagGrowing", "RaftlunCorruptionFound", "RaftlunNodeDown", "RaftlunDiskNearlyFull",
-                "RaftlunLoginFailuresSpike"), alerts, "the alerts Prometheus loaded from the shipped rules");
+                "RaftlunLoginFailuresSpike", "RaftlunScrubFoundCorruption"), alerts,
+                "the alerts Prometheus loaded from the shipped rules");
 
         Set<String> exported = new TreeSet<>();
         api("/api/v1/label/__name__/values").forEach(name -> exported.add(name.asString()));
