@@ -6,7 +6,6 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -42,8 +41,14 @@ public final class VolumeCommand implements Runnable {
 
         abstract String kind();
 
-        /** The final report for humans, a line each. */
-        abstract List<String> lines(Map<?, ?> report);
+        /** The final report's first line, for humans. */
+        abstract String summary(Map<?, ?> report);
+
+        /** The report's list of findings. */
+        abstract List<?> findings(Map<?, ?> report);
+
+        /** One finding, for humans. */
+        abstract String line(Map<?, ?> finding);
 
         /** True when the check found nothing left wrong. */
         abstract boolean clean(Map<?, ?> report);
@@ -79,7 +84,8 @@ public final class VolumeCommand implements Runnable {
             }
             List<?> unreachable = (List<?>) report.get("unreachable");
             if (output.equals("text")) {
-                lines(report).forEach(System.out::println);
+                System.out.println(summary(report));
+                findings(report).forEach(finding -> System.out.println("  " + line((Map<?, ?>) finding)));
                 unreachable.forEach(replica -> System.out.println("  replica not checked: " + replica));
             }
             return clean(report) && unreachable.isEmpty() ? 0 : 1;
@@ -99,18 +105,22 @@ public final class VolumeCommand implements Runnable {
         }
 
         @Override
-        List<String> lines(Map<?, ?> report) {
-            List<String> lines = new ArrayList<>();
-            lines.add(String.format("scrub of volume %s: %s blocks (%s) checked in %s s; %s corrupt, %s repaired",
+        String summary(Map<?, ?> report) {
+            return String.format("scrub of volume %s: %s blocks (%s) checked in %s s; %s corrupt, %s repaired",
                     volume, report.get("blocksChecked"), Sizes.format(((Number) report.get("bytesChecked")).longValue()),
-                    report.get("seconds"), report.get("corruptBlocks"), report.get("repairedBlocks")));
-            for (Object f : (List<?>) report.get("corrupt")) {
-                Map<?, ?> finding = (Map<?, ?>) f;
-                lines.add("  block " + finding.get("block") + " on " + finding.get("replica") + ": "
-                        + (Boolean.TRUE.equals(finding.get("repaired")) ? "repaired from " + finding.get("from")
-                        : "NOT repaired (no healthy copy of the same write; scrub again)"));
-            }
-            return lines;
+                    report.get("seconds"), report.get("corruptBlocks"), report.get("repairedBlocks"));
+        }
+
+        @Override
+        List<?> findings(Map<?, ?> report) {
+            return (List<?>) report.get("corrupt");
+        }
+
+        @Override
+        String line(Map<?, ?> finding) {
+            return "block " + finding.get("block") + " on " + finding.get("replica") + ": "
+                    + (Boolean.TRUE.equals(finding.get("repaired")) ? "repaired from " + finding.get("from")
+                    : "NOT repaired (no healthy copy of the same write; scrub again)");
         }
 
         @Override
@@ -132,18 +142,22 @@ public final class VolumeCommand implements Runnable {
         }
 
         @Override
-        List<String> lines(Map<?, ?> report) {
-            List<?> differences = (List<?>) report.get("differences");
-            List<String> lines = new ArrayList<>();
-            lines.add(String.format("verify of volume %s: %s allocated blocks compared in %s s; %s", volume,
+        String summary(Map<?, ?> report) {
+            List<?> differences = findings(report);
+            return String.format("verify of volume %s: %s allocated blocks compared in %s s; %s", volume,
                     report.get("blocksChecked"), report.get("seconds"),
-                    differences.isEmpty() ? "the replicas agree" : differences.size() + " chunk(s) differ"));
-            for (Object d : differences) {
-                Map<?, ?> difference = (Map<?, ?>) d;
-                lines.add("  blocks " + difference.get("firstBlock") + "+" + difference.get("blocks") + ": "
-                        + difference.get("replicas"));
-            }
-            return lines;
+                    differences.isEmpty() ? "the replicas agree" : differences.size() + " chunk(s) differ");
+        }
+
+        @Override
+        List<?> findings(Map<?, ?> report) {
+            return (List<?>) report.get("differences");
+        }
+
+        @Override
+        String line(Map<?, ?> difference) {
+            return "blocks " + difference.get("firstBlock") + "+" + difference.get("blocks") + ": "
+                    + difference.get("replicas");
         }
 
         @Override

@@ -97,12 +97,7 @@ class LocalClusterIT {
     @Test
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void theSurvivorsServeAcknowledgedWritesWhenTheLeaderIsKilledAndItCatchesUpWhenBack() throws Exception {
-        int port = freePort();
-        assertEquals(0, raftlun("demo", "--detach", "--dir", dir.toString(), "--port", Integer.toString(port),
-                "--admin-port", Integer.toString(freePort()), "--raft-port", Integer.toString(freePort()),
-                "--size", "64M").exitCode());
-        Run wrote = Shell.run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 0 4M", url(1, port));
-        assertTrue(wrote.output().contains("wrote 4194304/4194304"), wrote.output());
+        int port = demoWith4MiBWritten();
 
         int leader = volumeLeader();
         kill(dir, leader);
@@ -119,6 +114,17 @@ class LocalClusterIT {
         assertFalse(again.output().contains("Pattern verification failed"), again.output());
         assertEquals(3, again.output().lines().filter(l -> l.contains("read ") && l.contains("bytes at offset"))
                 .count(), again.output());
+    }
+
+    /** The 3-node demo of a 64 MiB LUN in the background, 4 MiB of 0x5a written through node 1; its port. */
+    int demoWith4MiBWritten() throws Exception {
+        int port = freePort();
+        assertEquals(0, raftlun("demo", "--detach", "--dir", dir.toString(), "--port", Integer.toString(port),
+                "--admin-port", Integer.toString(freePort()), "--raft-port", Integer.toString(freePort()),
+                "--size", "64M").exitCode());
+        Run wrote = Shell.run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 0 4M", url(1, port));
+        assertTrue(wrote.output().contains("wrote 4194304/4194304"), wrote.output());
+        return port;
     }
 
     /** kill -9 of node {@code node} of the cluster in {@code dir}. */
@@ -194,12 +200,7 @@ class LocalClusterIT {
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void scrubRepairsBitRotAndExportGivesWhatTheInitiatorRead() throws Exception {
-        int port = freePort();
-        assertEquals(0, raftlun("demo", "--detach", "--dir", dir.toString(), "--port", Integer.toString(port),
-                "--admin-port", Integer.toString(freePort()), "--raft-port", Integer.toString(freePort()),
-                "--size", "64M").exitCode());
-        Run wrote = Shell.run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 0 4M", url(1, port));
-        assertTrue(wrote.output().contains("wrote 4194304/4194304"), wrote.output());
+        int port = demoWith4MiBWritten();
         Path read = dir.resolve("read.raw");
         assertEquals(0, Shell.run("qemu-img", "convert", "-f", "raw", "-O", "raw", url(3, port), read.toString())
                 .exitCode());

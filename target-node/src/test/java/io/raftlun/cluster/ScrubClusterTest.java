@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.raftlun.blockstore.VolumeRecord;
-import io.raftlun.consensus.RaftMember;
 import io.raftlun.node.AdminToken;
 import io.raftlun.node.Node;
 import io.raftlun.node.NodeOptions;
@@ -78,17 +77,9 @@ class ScrubClusterTest {
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void scrubRepairsBitRotUnderOneReplicaAndInitiatorsNeverReadIt(@TempDir Path dir) throws Exception {
-        List<RaftMember> members = new ArrayList<>();
-        for (int i = 1; i <= 3; i++) {
-            String host = "127.0.0." + i;
-            members.add(new RaftMember("node" + i, new InetSocketAddress(host, ThreeNodeClusterTest.freePort(host))));
-        }
-        ClusterOptions cluster = new ClusterOptions("scrub", members, 3, Duration.ofMillis(1000));
-        for (int i = 1; i <= 3; i++) {
-            String host = "127.0.0." + i;
-            options.add(new NodeOptions("node" + i, dir.resolve("node" + i), new InetSocketAddress(host, 0),
-                    new InetSocketAddress(host, 0), cluster));
-            nodes.add(Node.start(options.get(i - 1)));
+        options.addAll(ThreeNodeClusterTest.threeNodes(dir, "scrub", Duration.ofMillis(1000), false));
+        for (NodeOptions node : options) {
+            nodes.add(Node.start(node));
         }
         nodes.get(0).catalog().update(config -> config.with(new TargetConfig.Target(1, IQN, null,
                 List.of(new TargetConfig.Lun(1, VOLUME, 64L << 20, BLOCK, null, false)), List.of(TargetConfig.ALL),
