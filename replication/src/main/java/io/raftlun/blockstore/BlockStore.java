@@ -558,9 +558,10 @@ public final class BlockStore implements AutoCloseable {
     /**
      * Reads every allocated block of the chunks from {@code fromChunk} on, about {@code maxBytes}
      * of them, and checks each against its CRC32C, each chunk under its lock so a write landing
-     * meanwhile is never mistaken for corruption.
+     * meanwhile is never mistaken for corruption. A {@code recheck} (of a chunk just repaired) is
+     * left out of the scrub counters, so a block is counted corrupt once.
      */
-    public ScrubStep scrub(long fromChunk, long maxBytes) {
+    public ScrubStep scrub(long fromChunk, long maxBytes, boolean recheck) {
         List<Long> chunks = new ArrayList<>();
         long[] budget = {maxBytes};
         map.chunks(record.id(), fromChunk, (chunk, entry) -> {
@@ -604,7 +605,9 @@ public final class BlockStore implements AutoCloseable {
         } finally {
             buffer.release();
         }
-        counters.scrubbed(checked, bad.size());
+        if (!recheck) {
+            counters.scrubbed(checked, bad.size());
+        }
         boolean done = chunks.isEmpty() || budget[0] > 0;
         return new ScrubStep(done ? -1 : chunks.get(chunks.size() - 1) + 1, checked, bad);
     }

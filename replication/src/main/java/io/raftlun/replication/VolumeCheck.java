@@ -47,6 +47,8 @@ public final class VolumeCheck {
     static final long STEP_BYTES = 4L << 20;
     /** Chunks compared per verify step (4096 digests: 80 KiB per replica). */
     static final long DIGEST_CHUNKS = 4096;
+    /** Looks again at chunks that differ, 200 ms apart, before calling them different. */
+    static final int RECHECKS = 5;
 
     private final Kind kind;
     private final String volume;
@@ -156,7 +158,7 @@ public final class VolumeCheck {
             try {
                 while (from >= 0) {
                     BlockStore.ScrubStep step = VolumeEntry.scrubStep(ask(member,
-                            VolumeEntry.query(VolumeEntry.SCRUB, from, STEP_BYTES)));
+                            VolumeEntry.query(VolumeEntry.SCRUB, from, STEP_BYTES, 0)));
                     blocksChecked += step.blocksChecked();
                     Map<Long, List<BlockStore.BadBlock>> byChunk = new TreeMap<>();
                     for (BlockStore.BadBlock bad : step.bad()) {
@@ -198,7 +200,7 @@ public final class VolumeCheck {
                 }
                 raft.write(group.get(), VolumeEntry.repair(images)).get(ASK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                 TreeSet<Long> stillBad = new TreeSet<>();
-                VolumeEntry.scrubStep(ask(member, VolumeEntry.query(VolumeEntry.SCRUB, chunk, 1))).bad()
+                VolumeEntry.scrubStep(ask(member, VolumeEntry.query(VolumeEntry.SCRUB, chunk, 1, 1))).bad()
                         .forEach(b -> stillBad.add(b.block()));
                 for (long block : left) {
                     if (!stillBad.contains(block)) {
@@ -233,7 +235,7 @@ public final class VolumeCheck {
             long to = Math.min(chunks, from + DIGEST_CHUNKS);
             Map<String, Map<Long, BlockStore.ChunkDigest>> digests = digests(members, from, to);
             TreeSet<Long> differing = differing(digests);
-            if (!differing.isEmpty()) {
+            for (int look = 0; look < RECHECKS && !differing.isEmpty(); look++) {
                 // Replicas answer at slightly different commit indexes while writes go on: look again.
                 TimeUnit.MILLISECONDS.sleep(200);
                 digests = digests(members, from, to);

@@ -35,7 +35,7 @@ final class VolumeEntry {
     static final byte LBA_STATUS = 18;    // lba, max extents -> (lba, blocks, mapped)*
     static final byte STATE = 19;         // -> term, index, reservations
     static final byte CHANGED_CHUNKS = 20; // after index, from chunk, max bytes -> chunk images
-    static final byte SCRUB = 21;         // from chunk, max bytes -> next chunk, blocks checked, bad blocks
+    static final byte SCRUB = 21;         // from chunk, max bytes, recheck -> next chunk, blocks checked, bad blocks
     static final byte DIGESTS = 22;       // from chunk, to chunk -> chunk digests
 
     private VolumeEntry() {

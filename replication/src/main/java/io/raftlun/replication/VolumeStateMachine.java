@@ -417,7 +417,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
                 return VolumeEntry.chunks(store.changedChunks(after, from, max));
             }
             case VolumeEntry.SCRUB -> {
-                return VolumeEntry.scrubStep(store.scrub(in.getLong(), in.getLong()));
+                return VolumeEntry.scrubStep(store.scrub(in.getLong(), in.getLong(), in.getLong() != 0));
             }
             case VolumeEntry.DIGESTS -> {
                 return VolumeEntry.digests(store.digests(in.getLong(), in.getLong()));

@@ -137,15 +137,17 @@ class NodeStorageTest {
                 file.seek(301L * BLOCK + 5);
                 file.write(0x77);
             }
-            BlockStore.ScrubStep step = rotten.scrub(0, Long.MAX_VALUE);
+            BlockStore.ScrubStep step = rotten.scrub(0, Long.MAX_VALUE, false);
             assertEquals(-1, step.nextChunk());
             assertEquals(4, step.blocksChecked());
             assertEquals(List.of(new BlockStore.BadBlock(301, 8)), step.bad());
             BlockStore.ChunkImage copy = healthy.changedChunks(-1, 300 / 256, 1).get(0);
             assertEquals(0, rotten.repair(copy), "a chunk at another log index is no source");
+            assertEquals(List.of(new BlockStore.BadBlock(301, 8)), rotten.scrub(0, Long.MAX_VALUE, true).bad(),
+                    "still corrupt; a recheck is not counted again");
             healthy.write(8, 300, filled(4, 1));
             assertEquals(1, rotten.repair(healthy.changedChunks(-1, 300 / 256, 1).get(0)));
-            assertEquals(List.of(), rotten.scrub(0, Long.MAX_VALUE).bad());
+            assertEquals(List.of(), rotten.scrub(0, Long.MAX_VALUE, false).bad());
             assertEquals(1, storage.counters("rotten").scrubFound());
             assertEquals(1, storage.counters("rotten").scrubRepaired());
         }
