@@ -28,6 +28,7 @@ final class VolumeEntry {
     static final byte RESERVE = 5;        // reservation command
     static final byte RESET = 6;          // name of the node the reset came through; releases RESERVE(6)
     static final byte REPAIR = 7;         // chunk images from a healthy replica: scrub's repair
+    static final byte NOTE_DIGESTS = 8;   // from chunk, to chunk: each replica notes its chunk digests here
 
     // queries
     static final byte BARRIER = 16;       // nothing: the caller reads its own replica afterwards
@@ -36,7 +37,7 @@ final class VolumeEntry {
     static final byte STATE = 19;         // -> term, index, reservations
     static final byte CHANGED_CHUNKS = 20; // after index, from chunk, max bytes -> chunk images
     static final byte SCRUB = 21;         // from chunk, max bytes, recheck -> next chunk, blocks checked, bad blocks
-    static final byte DIGESTS = 22;       // from chunk, to chunk -> chunk digests
+    static final byte NOTED_DIGESTS = 22; // index of a NOTE_DIGESTS entry -> the digests noted there
 
     private VolumeEntry() {
     }

@@ -319,8 +319,24 @@ class ReplicatedVolumeTest {
         assertEquals(2, replicas[2].storage.counters(VOLUME).scrubRepaired());
         assertEquals(0, replicas[0].storage.counters(VOLUME).scrubRepaired(), "healthy replicas change nothing");
 
-        Map<String, Object> verify = finish(VolumeCheck.start(VolumeCheck.Kind.VERIFY, VOLUME, BLOCK, BLOCKS,
-                replicas[1].raft, () -> group, 1L << 30));
+        // verify while writes go on in the chunks it compares: the replicas' maps agree at every log index
+        java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.Future<Integer> writer = io.submit(() -> {
+            int writes = 0;
+            for (; writing.get() && writes < 10_000; writes++) {
+                replicas[writes % 3].volume.write(writes % 1024, pattern(1, writes), false).join();
+            }
+            return writes;
+        });
+        Map<String, Object> verify;
+        try {
+            Thread.sleep(200);
+            verify = finish(VolumeCheck.start(VolumeCheck.Kind.VERIFY, VOLUME, BLOCK, BLOCKS, replicas[1].raft,
+                    () -> group, 1L << 30));
+        } finally {
+            writing.set(false);
+        }
+        assertTrue(writer.get() > 0);
         assertEquals(0, verify.get("differingChunks"), verify.toString());
         assertEquals(List.of(), verify.get("unreachable"));
 
