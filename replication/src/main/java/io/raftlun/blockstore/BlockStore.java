@@ -484,14 +484,14 @@ public final class BlockStore implements AutoCloseable {
         }
     }
 
-    // ---------------------------------------------------------------- repair
+    // ---------------------------------------------------------------- repair and scrub
 
     /**
      * Rewrites the blocks of {@code [lba, lba + blocks)} whose data here no longer matches the
-     * block map, with {@code healthy} (another replica's copy of the same blocks), but only where
-     * that copy matches the CRC32C this replica's map vouches for: the map says what the block must
-     * hold, the other replica only supplies bytes. Returns how many blocks were rewritten; blocks
-     * still corrupt afterwards stay a MEDIUM ERROR.
+     * block map, with {@code healthy} (another replica's copy of the same blocks, read after this
+     * replica's read barrier), but only where that copy matches the CRC32C this replica's map
+     * vouches for: the map says what the block must hold, the other replica only supplies bytes.
+     * Returns how many blocks were rewritten; blocks still corrupt afterwards stay a MEDIUM ERROR.
      */
     public int repair(long lba, int blocks, ByteBuf healthy) {
         checkRange(lba, blocks);
@@ -499,28 +499,16 @@ public final class BlockStore implements AutoCloseable {
         int repaired = 0;
         ByteBuf current = PooledByteBufAllocator.DEFAULT.directBuffer(blockSize);
         try {
-            CRC32C crc = new CRC32C();
             for (long block = lba; block < lba + blocks; block++) {
                 long chunk = block / ChunkEntry.BLOCKS;
-                int inChunk = (int) (block % ChunkEntry.BLOCKS);
                 ReentrantLock lock = lockFor(chunk);
                 lock.lock();
                 try {
                     ChunkEntry entry = map.chunk(record.id(), chunk);
-                    if (entry == null || !entry.isAllocated(inChunk)) {
-                        continue;
-                    }
-                    current.clear().writerIndex(blockSize);
-                    readFile(current, 0, block, 1);
-                    if (crcOf(crc, current, 0, blockSize) == entry.crc(inChunk)) {
-                        continue; // healthy here
-                    }
                     int offset = healthy.readerIndex() + (int) (block - lba) * blockSize;
-                    if (crcOf(crc, healthy, offset, blockSize) != entry.crc(inChunk)) {
-                        continue; // the other copy is no better
+                    if (entry != null && heal(entry, block, current, healthy.slice(offset, blockSize))) {
+                        repaired++;
                     }
-                    writeFile(healthy.slice(offset, blockSize), block);
-                    repaired++;
                 } finally {
                     lock.unlock();
                 }
@@ -530,6 +518,159 @@ public final class BlockStore implements AutoCloseable {
         }
         counters.repaired(repaired);
         return repaired;
+    }
+
+    /**
+     * Scrub's repair, applied from the volume's log on every replica: rewrites the blocks of the
+     * chunk that are corrupt here with {@code healthy}'s copy, but only if the healthy replica's
+     * chunk carries the same last log index as this one (so the copy is of the same write, not an
+     * older or newer one) and the copy matches the CRC32C this replica's map vouches for. Replicas
+     * whose blocks are fine change nothing. Returns how many blocks were rewritten here.
+     */
+    public int repair(ChunkImage healthy) {
+        ChunkEntry source = ChunkEntry.decode(healthy.entry());
+        int blockSize = record.blockSize();
+        int repaired = 0;
+        ByteBuf current = PooledByteBufAllocator.DEFAULT.directBuffer(blockSize);
+        ReentrantLock lock = lockFor(healthy.chunk());
+        lock.lock();
+        try {
+            ChunkEntry entry = map.chunk(record.id(), healthy.chunk());
+            if (entry == null || entry.lastIndex() != source.lastIndex()) {
+                return 0;
+            }
+            ByteBuf data = Unpooled.wrappedBuffer(healthy.data());
+            long first = healthy.chunk() * ChunkEntry.BLOCKS;
+            for (int i = 0; i < ChunkEntry.BLOCKS && (i + 1) * blockSize <= healthy.data().length; i++) {
+                if (source.isAllocated(i) && heal(entry, first + i, current, data.slice(i * blockSize, blockSize))) {
+                    repaired++;
+                }
+            }
+        } finally {
+            lock.unlock();
+            current.release();
+        }
+        counters.repaired(repaired);
+        counters.scrubRepaired(repaired);
+        return repaired;
+    }
+
+    /**
+     * With the block's chunk locked: if the block here does not match {@code entry}'s CRC32C and
+     * {@code copy} does, writes the copy. True if it did.
+     */
+    private boolean heal(ChunkEntry entry, long block, ByteBuf current, ByteBuf copy) {
+        int blockSize = record.blockSize();
+        int inChunk = (int) (block % ChunkEntry.BLOCKS);
+        if (!entry.isAllocated(inChunk)) {
+            return false;
+        }
+        CRC32C crc = new CRC32C();
+        current.clear().writerIndex(blockSize);
+        readFile(current, 0, block, 1);
+        if (crcOf(crc, current, 0, blockSize) == entry.crc(inChunk)
+                || crcOf(crc, copy, copy.readerIndex(), blockSize) != entry.crc(inChunk)) {
+            return false; // healthy here, or the other copy is no better
+        }
+        writeFile(copy, block);
+        return true;
+    }
+
+    /** A block that does not match its CRC32C, with the last log index of its chunk. */
+    public record BadBlock(long block, long chunkIndex) {
+    }
+
+    /**
+     * What one step of a scrub found: blocks checked, the corrupt ones, and the chunk to go on
+     * from (-1 when the volume is done).
+     */
+    public record ScrubStep(long nextChunk, long blocksChecked, List<BadBlock> bad) {
+    }
+
+    /**
+     * Reads every allocated block of the chunks from {@code fromChunk} on, about {@code maxBytes}
+     * of them, and checks each against its CRC32C, each chunk under its lock so a write landing
+     * meanwhile is never mistaken for corruption. A {@code recheck} (of a chunk just repaired) is
+     * left out of the scrub counters, so a block is counted corrupt once.
+     */
+    public ScrubStep scrub(long fromChunk, long maxBytes, boolean recheck) {
+        List<Long> chunks = new ArrayList<>();
+        long[] budget = {maxBytes};
+        map.chunks(record.id(), fromChunk, (chunk, entry) -> {
+            if (budget[0] <= 0) {
+                return false;
+            }
+            chunks.add(chunk);
+            budget[0] -= (long) entry.allocatedCount() * record.blockSize();
+            return true;
+        });
+        int blockSize = record.blockSize();
+        long checked = 0;
+        List<BadBlock> bad = new ArrayList<>();
+        ByteBuf buffer = PooledByteBufAllocator.DEFAULT.directBuffer(ChunkEntry.BLOCKS * blockSize);
+        try {
+            CRC32C crc = new CRC32C();
+            for (long chunk : chunks) {
+                ReentrantLock lock = lockFor(chunk);
+                lock.lock();
+                try {
+                    ChunkEntry entry = map.chunk(record.id(), chunk);
+                    if (entry == null || entry.empty()) {
+                        continue;
+                    }
+                    long first = chunk * ChunkEntry.BLOCKS;
+                    int blocks = (int) Math.min(ChunkEntry.BLOCKS, record.blockCount() - first);
+                    buffer.clear().writerIndex(blocks * blockSize);
+                    readFile(buffer, 0, first, blocks);
+                    for (int i = 0; i < blocks; i++) {
+                        if (entry.isAllocated(i)) {
+                            checked++;
+                            if (crcOf(crc, buffer, i * blockSize, blockSize) != entry.crc(i)) {
+                                bad.add(new BadBlock(first + i, entry.lastIndex()));
+                            }
+                        }
+                    }
+                } finally {
+                    lock.unlock();
+                }
+            }
+        } finally {
+            buffer.release();
+        }
+        if (!recheck) {
+            counters.scrubbed(checked, bad.size());
+        }
+        boolean done = chunks.isEmpty() || budget[0] > 0;
+        return new ScrubStep(done ? -1 : chunks.get(chunks.size() - 1) + 1, checked, bad);
+    }
+
+    /**
+     * What a replica's block map says about one chunk, in 20 bytes: its last log index, how many
+     * blocks are allocated, and a CRC32C over which ones and their CRCs. Replicas that applied the
+     * same log agree on it, so comparing digests compares replicas without shipping data.
+     */
+    public record ChunkDigest(long chunk, long lastIndex, int allocated, int mapCrc) {
+    }
+
+    /** The digests of the chunks in {@code [fromChunk, toChunk)} that the block map holds. */
+    public List<ChunkDigest> digests(long fromChunk, long toChunk) {
+        List<ChunkDigest> digests = new ArrayList<>();
+        map.chunks(record.id(), fromChunk, (chunk, entry) -> {
+            if (chunk >= toChunk) {
+                return false;
+            }
+            byte[] encoded = entry.encode();
+            CRC32C crc = new CRC32C();
+            crc.update(encoded, 9, encoded.length - 9); // past the format byte and the index
+            digests.add(new ChunkDigest(chunk, entry.lastIndex(), entry.allocatedCount(), (int) crc.getValue()));
+            return true;
+        });
+        return digests;
+    }
+
+    /** Blocks per block-map chunk: scrub and verify work chunk by chunk. */
+    public static int blocksPerChunk() {
+        return ChunkEntry.BLOCKS;
     }
 
     // ---------------------------------------------------------------- replica catch-up
@@ -645,6 +786,27 @@ public final class BlockStore implements AutoCloseable {
             return true;
         });
         return crcs;
+    }
+
+    /**
+     * The volume's part of the block map in figures: chunk entries, those with nothing allocated
+     * (kept for their log index), allocated blocks, and the highest log index of any chunk (the
+     * last write this replica applied).
+     */
+    public record MapStats(long chunks, long emptyChunks, long allocatedBlocks, long highestIndex) {
+    }
+
+    /** Walks the volume's block map once. */
+    public MapStats mapStats() {
+        long[] figures = new long[4];
+        map.chunks(record.id(), 0, (chunk, entry) -> {
+            figures[0]++;
+            figures[1] += entry.empty() ? 1 : 0;
+            figures[2] += entry.allocatedCount();
+            figures[3] = Math.max(figures[3], entry.lastIndex());
+            return true;
+        });
+        return new MapStats(figures[0], figures[1], figures[2], figures[3]);
     }
 
     /** Allocated blocks of the volume (walks the block map). */

@@ -10,6 +10,9 @@ public final class StoreCounters {
     private final LongAdder syncs = new LongAdder();
     private final LongAdder corruptBlocks = new LongAdder();
     private final LongAdder repairedBlocks = new LongAdder();
+    private final LongAdder scrubChecked = new LongAdder();
+    private final LongAdder scrubFound = new LongAdder();
+    private final LongAdder scrubRepaired = new LongAdder();
 
     void read(long bytes) {
         bytesRead.add(bytes);
@@ -31,7 +34,31 @@ public final class StoreCounters {
         repairedBlocks.add(blocks);
     }
 
-    /** Corrupt blocks rewritten from a healthy replica's copy. */
+    void scrubbed(long checked, long corrupt) {
+        scrubChecked.add(checked);
+        scrubFound.add(corrupt);
+    }
+
+    void scrubRepaired(long blocks) {
+        scrubRepaired.add(blocks);
+    }
+
+    /** Blocks a scrub read here and checked against their CRC32C. */
+    public long scrubChecked() {
+        return scrubChecked.sum();
+    }
+
+    /** Blocks a scrub found here not matching their CRC32C. */
+    public long scrubFound() {
+        return scrubFound.sum();
+    }
+
+    /** Blocks a scrub's repair entry rewrote here from a healthy replica's copy. */
+    public long scrubRepaired() {
+        return scrubRepaired.sum();
+    }
+
+    /** Corrupt blocks rewritten from a healthy replica's copy (on read or by a scrub). */
     public long repairedBlocks() {
         return repairedBlocks.sum();
     }

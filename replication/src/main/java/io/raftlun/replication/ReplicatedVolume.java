@@ -132,9 +132,10 @@ public final class ReplicatedVolume implements BlockVolume {
     }
 
     /**
-     * A local read found blocks that do not match their CRC32C: fetch the range from the other
-     * replicas in turn, rewrite the blocks their copy heals (checked against this replica's block
-     * map), and read again. Still corrupt after every replica was asked: the MEDIUM ERROR stands.
+     * A local read found blocks that do not match their CRC32C: read the range from the other
+     * replicas in turn (a linearizable read there, which checks their own CRCs), rewrite the
+     * blocks their copy heals (checked against this replica's block map) and answer with their
+     * copy, which is as recent as a local read. No replica answers: the MEDIUM ERROR stands.
      */
     private CompletableFuture<ByteBuf> repairThenRead(BlockStore store, long lba, int blocks, Throwable failure) {
         Throwable cause = VolumeException.cause(failure);
@@ -150,7 +151,7 @@ public final class ReplicatedVolume implements BlockVolume {
                         int repaired = store.repair(lba, blocks, healthy);
                         log.warn("volume {}: {} corrupt block(s) in {}+{} repaired from replica {}", name, repaired,
                                 lba, blocks, other);
-                        return store.read(lba, blocks);
+                        return healthy;
                     }, io)
                     .exceptionallyCompose(again -> CompletableFuture.failedFuture(cause)));
         }

@@ -28,6 +28,8 @@ final class VolumeEntry {
     static final byte RESERVE = 5;        // reservation command
     static final byte RESET = 6;          // name of the node the reset came through; releases RESERVE(6)
     static final byte GROW = 7;           // block count: every replica grows at the same log index
+    static final byte REPAIR = 8;         // chunk images from a healthy replica: scrub's repair
+    static final byte NOTE_DIGESTS = 9;   // from chunk, to chunk: each replica notes its chunk digests here
 
     // queries
     static final byte BARRIER = 16;       // nothing: the caller reads its own replica afterwards
@@ -35,6 +37,8 @@ final class VolumeEntry {
     static final byte LBA_STATUS = 18;    // lba, max extents -> (lba, blocks, mapped)*
     static final byte STATE = 19;         // -> term, index, reservations
     static final byte CHANGED_CHUNKS = 20; // after index, from chunk, max bytes -> chunk images
+    static final byte SCRUB = 21;         // from chunk, max bytes, recheck -> next chunk, blocks checked, bad blocks
+    static final byte NOTED_DIGESTS = 22; // index of a NOTE_DIGESTS entry -> the digests noted there
 
     private VolumeEntry() {
     }
@@ -170,7 +174,10 @@ final class VolumeEntry {
     }
 
     static List<BlockStore.ChunkImage> chunks(Message answer) {
-        ByteBuffer in = answer.getContent().asReadOnlyByteBuffer();
+        return chunks(answer.getContent().asReadOnlyByteBuffer());
+    }
+
+    static List<BlockStore.ChunkImage> chunks(ByteBuffer in) {
         int count = in.getInt();
         List<BlockStore.ChunkImage> images = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
@@ -182,6 +189,51 @@ final class VolumeEntry {
             images.add(new BlockStore.ChunkImage(chunk, entry, data));
         }
         return images;
+    }
+
+    static Message repair(List<BlockStore.ChunkImage> images) {
+        ByteBuffer body = chunks(images).getContent().asReadOnlyByteBuffer();
+        ByteBuffer out = ByteBuffer.allocate(1 + body.remaining()).put(REPAIR).put(body);
+        return message(out.array());
+    }
+
+    static Message scrubStep(BlockStore.ScrubStep step) {
+        ByteBuffer out = ByteBuffer.allocate(20 + 16 * step.bad().size()).putLong(step.nextChunk())
+                .putLong(step.blocksChecked()).putInt(step.bad().size());
+        for (BlockStore.BadBlock bad : step.bad()) {
+            out.putLong(bad.block()).putLong(bad.chunkIndex());
+        }
+        return answer(out.flip());
+    }
+
+    static BlockStore.ScrubStep scrubStep(Message answer) {
+        ByteBuffer in = answer.getContent().asReadOnlyByteBuffer();
+        long next = in.getLong();
+        long checked = in.getLong();
+        int count = in.getInt();
+        List<BlockStore.BadBlock> bad = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            bad.add(new BlockStore.BadBlock(in.getLong(), in.getLong()));
+        }
+        return new BlockStore.ScrubStep(next, checked, bad);
+    }
+
+    static Message digests(List<BlockStore.ChunkDigest> digests) {
+        ByteBuffer out = ByteBuffer.allocate(4 + 24 * digests.size()).putInt(digests.size());
+        for (BlockStore.ChunkDigest d : digests) {
+            out.putLong(d.chunk()).putLong(d.lastIndex()).putInt(d.allocated()).putInt(d.mapCrc());
+        }
+        return answer(out.flip());
+    }
+
+    static List<BlockStore.ChunkDigest> digests(Message answer) {
+        ByteBuffer in = answer.getContent().asReadOnlyByteBuffer();
+        int count = in.getInt();
+        List<BlockStore.ChunkDigest> digests = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            digests.add(new BlockStore.ChunkDigest(in.getLong(), in.getLong(), in.getInt(), in.getInt()));
+        }
+        return digests;
     }
 
     static ByteString bytes(Message message) {

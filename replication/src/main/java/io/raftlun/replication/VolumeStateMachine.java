@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -72,6 +73,18 @@ public final class VolumeStateMachine extends BaseStateMachine {
     private final List<Consumer<String>> resetListeners = new CopyOnWriteArrayList<>();
     private final List<Runnable> leaderListeners = new CopyOnWriteArrayList<>();
     private final UnitAttentionListeners attentionListeners = new UnitAttentionListeners();
+    /**
+     * The chunk digests this replica noted when it applied a verify's NOTE_DIGESTS entry, by its
+     * index: every replica notes them at the same point of the log, so a verify compares the
+     * replicas' maps exactly, writes going on or not. Kept until asked for, the last few only.
+     */
+    private final Map<Long, Message> notedDigests = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Long, Message> eldest) {
+                    return size() > 8;
+                }
+            });
     /** Who waits for this replica to apply an index: index -> futures, completed in index order. */
     private final java.util.concurrent.ConcurrentSkipListMap<Long, List<CompletableFuture<Void>>> appliedWaiters =
             new java.util.concurrent.ConcurrentSkipListMap<>();
@@ -297,6 +310,20 @@ public final class VolumeStateMachine extends BaseStateMachine {
                 store.grow(in.getLong()); // no-op when replayed: it never shrinks
                 return Message.EMPTY;
             }
+            case VolumeEntry.REPAIR -> {
+                int repaired = 0;
+                for (BlockStore.ChunkImage image : VolumeEntry.chunks(in)) {
+                    repaired += store.repair(image);
+                }
+                if (repaired > 0) {
+                    log.warn("volume {}: scrub repaired {} corrupt block(s) of this replica", store.name(), repaired);
+                }
+                return Message.EMPTY;
+            }
+            case VolumeEntry.NOTE_DIGESTS -> {
+                notedDigests.put(index, VolumeEntry.digests(store.digests(in.getLong(), in.getLong())));
+                return Message.EMPTY;
+            }
             default -> throw new IllegalStateException("unknown volume log entry kind " + kind);
         }
     }
@@ -409,6 +436,18 @@ public final class VolumeStateMachine extends BaseStateMachine {
                 long from = in.getLong();
                 int max = (int) in.getLong();
                 return VolumeEntry.chunks(store.changedChunks(after, from, max));
+            }
+            case VolumeEntry.SCRUB -> {
+                return VolumeEntry.scrubStep(store.scrub(in.getLong(), in.getLong(), in.getLong() != 0));
+            }
+            case VolumeEntry.NOTED_DIGESTS -> {
+                long at = in.getLong();
+                Message noted = notedDigests.remove(at);
+                if (noted == null) {
+                    throw new CompletionException(new IOException("this replica noted no digests at index " + at
+                            + " (it caught up past it from the leader's chunks)"));
+                }
+                return noted;
             }
             default -> throw new CompletionException(new IOException("unknown volume query kind " + kind));
         }

@@ -125,6 +125,35 @@ class NodeStorageTest {
     }
 
     @Test
+    void aScrubRepairTakesOnlyACopyOfTheSameWrite() throws Exception {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            storage.create("healthy", BLOCKS, BLOCK, null);
+            storage.create("rotten", BLOCKS, BLOCK, null);
+            BlockStore healthy = storage.store("healthy");
+            BlockStore rotten = storage.store("rotten");
+            healthy.write(7, 300, filled(4, 1));
+            rotten.write(8, 300, filled(4, 1)); // the same bytes, but another write
+            try (RandomAccessFile file = new RandomAccessFile(storage.volume("rotten").dataPath(), "rw")) {
+                file.seek(301L * BLOCK + 5);
+                file.write(0x77);
+            }
+            BlockStore.ScrubStep step = rotten.scrub(0, Long.MAX_VALUE, false);
+            assertEquals(-1, step.nextChunk());
+            assertEquals(4, step.blocksChecked());
+            assertEquals(List.of(new BlockStore.BadBlock(301, 8)), step.bad());
+            BlockStore.ChunkImage copy = healthy.changedChunks(-1, 300 / 256, 1).get(0);
+            assertEquals(0, rotten.repair(copy), "a chunk at another log index is no source");
+            assertEquals(List.of(new BlockStore.BadBlock(301, 8)), rotten.scrub(0, Long.MAX_VALUE, true).bad(),
+                    "still corrupt; a recheck is not counted again");
+            healthy.write(8, 300, filled(4, 1));
+            assertEquals(1, rotten.repair(healthy.changedChunks(-1, 300 / 256, 1).get(0)));
+            assertEquals(List.of(), rotten.scrub(0, Long.MAX_VALUE, false).bad());
+            assertEquals(1, storage.counters("rotten").scrubFound());
+            assertEquals(1, storage.counters("rotten").scrubRepaired());
+        }
+    }
+
+    @Test
     void replayedLogEntriesAreSkipped() {
         try (NodeStorage storage = NodeStorage.open(dir)) {
             storage.create("v", BLOCKS, BLOCK, null);

@@ -260,17 +260,92 @@ class ReplicatedVolumeTest {
             assertArrayEquals(bytes(pattern(16, 5)), bytes(replica.volume.read(100, 16).join()));
         }
         // bit rot under replica 1's block store: two blocks' bytes change behind the block map's back
-        var record = replicas[1].storage.volume(VOLUME);
-        try (java.nio.channels.FileChannel data = java.nio.channels.FileChannel.open(Path.of(record.dataPath()),
-                java.nio.file.StandardOpenOption.WRITE)) {
-            data.write(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3, 4}), record.dataOffset() + 103L * BLOCK + 7);
-            data.write(java.nio.ByteBuffer.wrap(new byte[] {9}), record.dataOffset() + 110L * BLOCK);
-        }
+        corrupt(replicas[1], 103, 110);
         assertArrayEquals(bytes(pattern(16, 5)), bytes(replicas[1].volume.read(100, 16).join()),
                 "the read through the corrupt replica returns the written data");
         assertEquals(2, replicas[1].storage.counters(VOLUME).repairedBlocks());
         assertArrayEquals(bytes(pattern(16, 5)), bytes(replicas[1].storage.store(VOLUME).read(100, 16)),
                 "the replica's own copy is healthy again");
+    }
+
+    /** Changes bytes of each block behind the replica's block map (bit rot). */
+    static void corrupt(Replica replica, long... blocks) throws IOException {
+        var record = replica.storage.volume(VOLUME);
+        try (java.nio.channels.FileChannel data = java.nio.channels.FileChannel.open(Path.of(record.dataPath()),
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            for (long block : blocks) {
+                java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(4);
+                long at = record.dataOffset() + block * BLOCK + 7;
+                data.read(bytes, at);
+                for (int i = 0; i < 4; i++) {
+                    bytes.put(i, (byte) ~bytes.get(i));
+                }
+                data.write(bytes.flip(), at);
+            }
+        }
+    }
+
+    static Map<String, Object> finish(VolumeCheck check) throws InterruptedException {
+        for (int i = 0; i < 600 && check.running(); i++) {
+            Thread.sleep(50);
+        }
+        Map<String, Object> report = check.report();
+        assertEquals("done", report.get("state"), "the check finished: " + report);
+        return report;
+    }
+
+    @Test
+    void scrubRepairsCorruptBlocksOfOneReplicaThroughTheLogAndVerifyFindsTheMapsAgree() throws Exception {
+        startAll();
+        replicas[0].volume.write(100, pattern(16, 5), false).join();
+        replicas[0].volume.write(5000, pattern(16, 6), false).join();
+        for (Replica replica : replicas) {
+            replica.volume.read(0, 1).join().release(); // a read barrier there: it applied both writes
+        }
+        corrupt(replicas[2], 103, 5010);
+
+        Map<String, Object> scrub = finish(VolumeCheck.start(VolumeCheck.Kind.SCRUB, VOLUME, BLOCK, BLOCKS,
+                replicas[0].raft, () -> group, 1L << 30));
+        assertEquals(2, scrub.get("corruptBlocks"), scrub.toString());
+        assertEquals(2L, scrub.get("repairedBlocks"), scrub.toString());
+        List<?> corrupt = (List<?>) scrub.get("corrupt");
+        assertEquals(List.of(103L, 5010L), corrupt.stream().map(f -> ((Map<?, ?>) f).get("block")).toList());
+        assertTrue(corrupt.stream().allMatch(f -> "n3".equals(((Map<?, ?>) f).get("replica"))), scrub.toString());
+        assertEquals(96L, scrub.get("blocksChecked"), "3 replicas x 32 blocks checked: " + scrub);
+        assertArrayEquals(bytes(pattern(16, 5)), bytes(replicas[2].storage.store(VOLUME).read(100, 16)),
+                "replica 3's own copy is healthy again");
+        assertArrayEquals(bytes(pattern(16, 6)), bytes(replicas[2].storage.store(VOLUME).read(5000, 16)));
+        assertEquals(2, replicas[2].storage.counters(VOLUME).scrubFound());
+        assertEquals(2, replicas[2].storage.counters(VOLUME).scrubRepaired());
+        assertEquals(0, replicas[0].storage.counters(VOLUME).scrubRepaired(), "healthy replicas change nothing");
+
+        // verify while writes go on in the chunks it compares: the replicas' maps agree at every log index
+        java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.Future<Integer> writer = io.submit(() -> {
+            int writes = 0;
+            for (; writing.get() && writes < 10_000; writes++) {
+                replicas[writes % 3].volume.write(writes % 1024, pattern(1, writes), false).join();
+            }
+            return writes;
+        });
+        Map<String, Object> verify;
+        try {
+            Thread.sleep(200);
+            verify = finish(VolumeCheck.start(VolumeCheck.Kind.VERIFY, VOLUME, BLOCK, BLOCKS, replicas[1].raft,
+                    () -> group, 1L << 30));
+        } finally {
+            writing.set(false);
+        }
+        assertTrue(writer.get() > 0);
+        assertEquals(0, verify.get("differingChunks"), verify.toString());
+        assertEquals(List.of(), verify.get("unreachable"));
+
+        // one replica's map diverges (a write no log carried): verify names its chunk
+        replicas[1].storage.store(VOLUME).write(1_000_000, 7000, pattern(1, 9));
+        verify = finish(VolumeCheck.start(VolumeCheck.Kind.VERIFY, VOLUME, BLOCK, BLOCKS, replicas[0].raft,
+                () -> group, 1L << 30));
+        assertEquals(1, verify.get("differingChunks"), verify.toString());
+        assertEquals(7000L / 256, ((Map<?, ?>) ((List<?>) verify.get("differences")).get(0)).get("chunk"));
     }
 
     @Test

@@ -13,6 +13,7 @@ import io.raftlun.metrics.NodeMetrics;
 import io.raftlun.metrics.RaftMetrics;
 import io.raftlun.metrics.StoreMetrics;
 import io.raftlun.metrics.VolumeMetrics;
+import io.raftlun.replication.VolumeCheck;
 import io.raftlun.target.ConfigException;
 import io.raftlun.target.ConfigFiles;
 import io.raftlun.target.TargetCatalog;
@@ -173,6 +174,52 @@ public final class Node implements AutoCloseable {
                 ? AdminServer.Response.error(409, "node " + options.name() + " is not in a cluster: nothing to hand over")
                 : AdminServer.Response.ok(ConfigFiles.JSON.writeValueAsString(Map.of("node", options.name(),
                         "handedOver", cluster.drain(DRAIN_TIMEOUT)))));
+        admin.route("POST", VOLUMES_API, request -> volumeCheck(request, true));
+        admin.route("GET", VOLUMES_API, request -> volumeCheck(request, false));
+    }
+
+    static final String VOLUMES_API = "/api/volumes/";
+
+    /**
+     * {@code POST /api/volumes/NAME/scrub?rate=MIB} (or {@code /verify}) starts a check of the
+     * volume's replicas from this node (or answers the one running); {@code GET} on the same path
+     * tells how far the latest one is and what it found.
+     */
+    private AdminServer.Response volumeCheck(AdminServer.Request request, boolean start) throws Exception {
+        int slash = request.path().lastIndexOf('/');
+        String volume = slash > 0 ? request.path().substring(0, slash) : "";
+        VolumeCheck.Kind kind = switch (request.path().substring(slash + 1)) {
+            case "scrub" -> VolumeCheck.Kind.SCRUB;
+            case "verify" -> VolumeCheck.Kind.VERIFY;
+            default -> throw new AdminServer.ApiException(404, "no such API: " + VOLUMES_API + request.path()
+                    + " (NAME/scrub or NAME/verify)");
+        };
+        if (cluster == null) {
+            throw new AdminServer.ApiException(409, "node " + options.name()
+                    + " is not in a cluster: scrub and verify compare replicas");
+        }
+        VolumeCheck check;
+        if (start) {
+            double rate;
+            try {
+                rate = Double.parseDouble(request.query().getOrDefault("rate",
+                        String.valueOf(VolumeCheck.DEFAULT_RATE_MIB)));
+            } catch (NumberFormatException e) {
+                rate = -1;
+            }
+            if (!(rate > 0)) {
+                throw new AdminServer.ApiException(400, "rate must be a number of MiB/s above zero, not "
+                        + request.query().get("rate"));
+            }
+            check = cluster.startCheck(volume, kind, (long) (rate * (1 << 20)));
+        } else {
+            check = cluster.check(volume, kind);
+        }
+        if (check == null) {
+            throw new AdminServer.ApiException(404, start ? "no volume " + volume + " in the cluster"
+                    : "no " + kind.name().toLowerCase() + " of volume " + volume + " was started through this node");
+        }
+        return AdminServer.Response.ok(ConfigFiles.JSON.writeValueAsString(check.report()));
     }
 
     /** The body of {@code POST /api/targets}: changes made in order, all or none. */

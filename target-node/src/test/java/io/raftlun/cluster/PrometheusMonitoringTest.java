@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.raftlun.consensus.RaftMember;
 import io.raftlun.node.Node;
 import io.raftlun.node.NodeOptions;
 import io.raftlun.recipe.Shell;
@@ -83,17 +82,8 @@ class PrometheusMonitoringTest {
         assumeTrue(onPath("prometheus") && onPath("promtool"),
                 "prometheus is not installed (Debian package prometheus; .ci/run installs it)");
         assumeTrue(onPath("qemu-io"), "qemu-io is not installed (Debian package qemu-utils)");
-        List<RaftMember> members = new ArrayList<>();
-        for (int i = 1; i <= 3; i++) {
-            String host = "127.0.0." + i;
-            members.add(new RaftMember("node" + i, new InetSocketAddress(host, ThreeNodeClusterTest.freePort(host))));
-        }
-        ClusterOptions cluster = new ClusterOptions("monitoring", members, 3, Duration.ofMillis(1000));
-        for (int i = 1; i <= 3; i++) {
-            String host = "127.0.0." + i;
-            NodeOptions node = new NodeOptions("node" + i, dir.resolve("node" + i), new InetSocketAddress(host, 0),
-                    new InetSocketAddress(host, ThreeNodeClusterTest.freePort(host)), cluster);
-            options.add(node);
+        options.addAll(ThreeNodeClusterTest.threeNodes(dir, "monitoring", Duration.ofMillis(1000), true));
+        for (NodeOptions node : options) {
             nodes.add(Node.start(node));
         }
         nodes.get(0).catalog().update(config -> config.with(new TargetConfig.Target(1, IQN, null,
@@ -168,7 +158,8 @@ class PrometheusMonitoringTest {
         }
         assertEquals(Set.of("RaftlunVolumeUnavailable", "RaftlunVolumeDegraded", "RaftlunNoLeader",
                 "RaftlunReplicaLagGrowing", "RaftlunCorruptionFound", "RaftlunNodeDown", "RaftlunDiskNearlyFull",
-                "RaftlunLoginFailuresSpike"), alerts, "the alerts Prometheus loaded from the shipped rules");
+                "RaftlunLoginFailuresSpike", "RaftlunScrubFoundCorruption"), alerts,
+                "the alerts Prometheus loaded from the shipped rules");
 
         Set<String> exported = new TreeSet<>();
         api("/api/v1/label/__name__/values").forEach(name -> exported.add(name.asString()));

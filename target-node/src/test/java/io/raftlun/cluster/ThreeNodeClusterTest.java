@@ -54,16 +54,8 @@ class ThreeNodeClusterTest {
         // Sampled leak tracking: paranoid tracking makes real-initiator suites many times slower.
         leakLevel = ResourceLeakDetector.getLevel();
         ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.ADVANCED);
-        List<RaftMember> members = new ArrayList<>();
-        for (int i = 1; i <= 3; i++) {
-            String host = "127.0.0." + i;
-            members.add(new RaftMember("node" + i, new InetSocketAddress(host, freePort(host))));
-        }
-        ClusterOptions cluster = new ClusterOptions("test-cluster", members, 3, RaftSettings.DEFAULT_ELECTION_TIMEOUT);
-        for (int i = 1; i <= 3; i++) {
-            String host = "127.0.0." + i;
-            nodes.add(Node.start(new NodeOptions("node" + i, dir.resolve("node" + i), new InetSocketAddress(host, 0),
-                    new InetSocketAddress(host, 0), cluster)));
+        for (NodeOptions options : threeNodes(dir, "test-cluster", RaftSettings.DEFAULT_ELECTION_TIMEOUT, false)) {
+            nodes.add(Node.start(options));
         }
         nodes.get(0).catalog().update(config -> config.with(new TargetConfig.Target(1, IQN, null,
                 List.of(new TargetConfig.Lun(1, "vol-cluster", 2L << 30, 512, null, false)), List.of(TargetConfig.ALL),
@@ -81,6 +73,28 @@ class ThreeNodeClusterTest {
             node.close();
         }
         ResourceLeakDetector.setLevel(leakLevel);
+    }
+
+    /**
+     * Options of three nodes of one cluster (RF 3) on 127.0.0.1-3, node N's data in {@code dir/nodeN},
+     * its portal on a port of the system's choosing and its admin API too, or on a free port fixed
+     * now (for a Prometheus config written before the nodes start).
+     */
+    static List<NodeOptions> threeNodes(Path dir, String clusterId, Duration electionTimeout, boolean fixedAdminPorts)
+            throws IOException {
+        List<RaftMember> members = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            String host = "127.0.0." + i;
+            members.add(new RaftMember("node" + i, new InetSocketAddress(host, freePort(host))));
+        }
+        ClusterOptions cluster = new ClusterOptions(clusterId, members, 3, electionTimeout);
+        List<NodeOptions> options = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            String host = "127.0.0." + i;
+            options.add(new NodeOptions("node" + i, dir.resolve("node" + i), new InetSocketAddress(host, 0),
+                    new InetSocketAddress(host, fixedAdminPorts ? freePort(host) : 0), cluster));
+        }
+        return options;
     }
 
     static int freePort(String host) throws IOException {
