@@ -115,16 +115,28 @@ public final class ClusterCommand implements Runnable {
                 "serves, each volume's replicas, leader and Raft indexes there, and each volume's health",
                 "as its leader sees it: healthy, REBUILDING (a replica catching up), DEGRADED (a replica",
                 "does not answer), UNAVAILABLE (no leader), with each replica's lag in log entries."},
-            footer = {"", "Exit status: 0 if every node is up, 1 if any is down."})
+            footer = {"", "Exit status: 0 if every node is up, 1 if any is down or on a mistake; with --node,",
+                "3 if that node cannot be reached, 4 for a wrong admin token."})
     static final class Status implements Callable<Integer> {
         @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
         Path dir;
+
+        @Option(names = "--node", paramLabel = "HOST:PORT",
+                description = "Any cluster, through a node's admin API address, instead of --dir.")
+        String node;
+
+        @Option(names = "--token-file", paramLabel = "FILE",
+                description = "With --node: the admin token (default: $RAFTLUN_TOKEN).")
+        Path tokenFile;
 
         @Option(names = {"-o", "--output"}, description = "text (default) or json.")
         String output = "text";
 
         @Override
         public Integer call() throws Exception {
+            if (node != null) {
+                return remote();
+            }
             LocalCluster cluster = open(dir);
             List<Map<String, Object>> nodes = new ArrayList<>();
             boolean allUp = true;
@@ -150,19 +162,61 @@ public final class ClusterCommand implements Runnable {
                 }
                 nodes.add(node);
             }
-            if (output.equals("json")) {
-                System.out.println(ConfigFiles.JSON.writeValueAsString(Map.of("dir", cluster.dir().toString(),
-                        "nodes", nodes)));
-            } else if (output.equals("text")) {
-                printText(cluster, nodes);
-            } else {
-                throw new IllegalArgumentException("--output must be text or json, not " + output);
-            }
+            print("dir", cluster.dir().toString(), nodes);
             return allUp ? 0 : 1;
         }
 
-        private static void printText(LocalCluster cluster, List<Map<String, Object>> nodes) {
-            System.out.println("cluster " + cluster.dir());
+        /**
+         * A cluster anywhere, through one node's admin API: every node it knows of (announced,
+         * or only a member so far) and what each node's own API says, or that it cannot be reached.
+         */
+        private int remote() throws Exception {
+            AdminOptions options = new AdminOptions();
+            options.node = node;
+            options.tokenFile = tokenFile;
+            AdminClient client = options.client();
+            Map<?, ?> first = client.get("/api/status");
+            List<Map<String, Object>> nodes = new ArrayList<>();
+            boolean allUp = true;
+            Map<?, ?> cluster = (Map<?, ?>) first.get("cluster");
+            List<?> members = cluster == null ? List.of(first.get("node")) : (List<?>) cluster.get("members");
+            List<?> announced = cluster == null ? List.of() : (List<?>) cluster.get("nodes");
+            for (Object name : members) {
+                Map<String, Object> n = new LinkedHashMap<>();
+                n.put("name", name);
+                Map<?, ?> info = announced.stream().map(a -> (Map<?, ?>) a).filter(a -> name.equals(a.get("name")))
+                        .findFirst().orElse(Map.of());
+                n.put("portal", info.get("portal"));
+                n.put("admin", name.equals(first.get("node")) ? node : info.get("admin"));
+                try {
+                    n.put("status", name.equals(first.get("node")) ? first
+                            : client.at(new AdminClient.Endpoint(String.valueOf(name), (String) info.get("admin")))
+                                    .get("/api/status"));
+                    n.put("state", "up");
+                } catch (AdminClient.AdminException | RuntimeException e) {
+                    n.put("state", info.isEmpty() ? "unknown" : "unreachable");
+                    n.put("error", info.isEmpty() ? "never announced its addresses" : e.getMessage());
+                    allUp = false;
+                }
+                nodes.add(n);
+            }
+            print("node", node, nodes);
+            return allUp ? 0 : 1;
+        }
+
+        /** {@code how}: "dir" (a local cluster's directory) or "node" (the node asked). */
+        private void print(String how, String where, List<Map<String, Object>> nodes) {
+            if (output.equals("json")) {
+                System.out.println(ConfigFiles.JSON.writeValueAsString(Map.of(how, where, "nodes", nodes)));
+            } else if (output.equals("text")) {
+                printText((how.equals("node") ? "through " : "") + where, nodes);
+            } else {
+                throw new IllegalArgumentException("--output must be text or json, not " + output);
+            }
+        }
+
+        private static void printText(String where, List<Map<String, Object>> nodes) {
+            System.out.println("cluster " + where);
             for (Map<String, Object> node : nodes) {
                 String line = String.format("  %-8s %-13s portal %-21s admin %s", node.get("name"),
                         node.get("state") + (node.containsKey("pid") ? " (pid " + node.get("pid") + ")" : ""),

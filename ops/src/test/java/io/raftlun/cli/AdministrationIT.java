@@ -274,4 +274,30 @@ class AdministrationIT {
         Run again = admin("target", "import", conf.toString());
         assertEquals(1, again.exitCode(), "importing twice names the same targets twice:\n" + again.output());
     }
+
+    @Test
+    @Order(5)
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void statusThroughAnyNodeShowsEveryNodeAndADegradedVolumeStandsOut() throws Exception {
+        String[] status = {"cluster", "status", "--node", "127.0.0.3:" + adminPort, "--token-file",
+            dir.resolve("admin.token").toString()};
+        Run healthy = raftlun(status);
+        assertEquals(0, healthy.exitCode(), healthy.output());
+        assertTrue(healthy.output().contains("node1    up") && healthy.output().contains("node3    up")
+                && healthy.output().contains("version 0.1.0") && healthy.output().contains(", sessions ")
+                && healthy.output().contains("healthy") && !healthy.output().contains("DEGRADED"), healthy.output());
+
+        LocalClusterIT.kill(dir, 3);
+        Run degraded = null;
+        for (int attempt = 0; attempt < 20; attempt++) { // the leader misses node3 within two RPC timeouts
+            degraded = raftlun(status[0], status[1], "--node", "127.0.0.1:" + adminPort, status[4], status[5]);
+            if (degraded.output().contains("DEGRADED")) {
+                break;
+            }
+            Thread.sleep(500);
+        }
+        assertEquals(1, degraded.exitCode(), degraded.output());
+        assertTrue(degraded.output().contains("node3    unreachable") && degraded.output().contains("DEGRADED !")
+                && degraded.output().contains("down [node3]"), degraded.output());
+    }
 }

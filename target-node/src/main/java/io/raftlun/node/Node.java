@@ -2,6 +2,7 @@ package io.raftlun.node;
 
 import io.raftlun.admin.AdminServer;
 import io.raftlun.blockstore.NodeStorage;
+import io.raftlun.blockstore.StorageException;
 import io.raftlun.cluster.ClusterConfig;
 import io.raftlun.cluster.ClusterNode;
 import io.raftlun.cluster.ClusterOptions;
@@ -245,7 +246,7 @@ public final class Node implements AutoCloseable {
                 .map(c -> cluster != null ? c.withoutBackingStore() : c).toList();
         try {
             catalog.update(current -> TargetChange.applyAll(changes, current));
-        } catch (ConfigException e) {
+        } catch (ConfigException | StorageException e) { // StorageException: a backing store that cannot serve
             throw new AdminServer.ApiException(409, e.getMessage());
         }
         return AdminServer.Response.ok(ConfigFiles.JSON.writeValueAsString(show()));
