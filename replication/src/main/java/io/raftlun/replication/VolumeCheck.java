@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -57,8 +58,7 @@ public final class VolumeCheck {
     private final String volume;
     private final int blockSize;
     private final long chunks;
-    private final RaftNode raft;
-    private final Supplier<RaftGroup> group;
+    private final Replicas replicas;
     private final long bytesPerSecond;
     private final long startNanos = System.nanoTime();
     private long paced;
@@ -70,24 +70,88 @@ public final class VolumeCheck {
     private final List<Map<String, Object>> findings = Collections.synchronizedList(new ArrayList<>());
     private final List<String> unreachable = Collections.synchronizedList(new ArrayList<>());
 
-    private VolumeCheck(Kind kind, String volume, int blockSize, long blockCount, RaftNode raft,
-                        Supplier<RaftGroup> group, long bytesPerSecond) {
+    /** How a check reaches the replicas of a volume. */
+    public interface Replicas {
+        List<String> members();
+
+        /** The answer of one replica to a query (after a read barrier there, for a replica in a group). */
+        CompletableFuture<Message> ask(String member, Message query);
+
+        /** Appends an entry to the volume's log; its index once committed. */
+        CompletableFuture<Long> append(Message entry);
+    }
+
+    /** The replicas of a volume's Raft group, as this node reaches them. */
+    public static Replicas raftGroup(RaftNode raft, Supplier<RaftGroup> group) {
+        return new Replicas() {
+            @Override
+            public List<String> members() {
+                return group.get().getPeers().stream().map(peer -> peer.getId().toString()).toList();
+            }
+
+            @Override
+            public CompletableFuture<Message> ask(String member, Message query) {
+                return raft.readFrom(group.get(), member, query);
+            }
+
+            @Override
+            public CompletableFuture<Long> append(Message entry) {
+                return raft.write(group.get(), entry).thenApply(RaftNode.Committed::index);
+            }
+        };
+    }
+
+    /**
+     * A lone node's volume: one copy, scrubbed in place; no other replica to repair it from or
+     * compare it with, and no log.
+     */
+    public static Replicas lone(String node, BlockStore store) {
+        return new Replicas() {
+            @Override
+            public List<String> members() {
+                return List.of(node);
+            }
+
+            @Override
+            public CompletableFuture<Message> ask(String member, Message query) {
+                java.nio.ByteBuffer in = query.getContent().asReadOnlyByteBuffer();
+                if (in.get() != VolumeEntry.SCRUB) {
+                    return CompletableFuture.failedFuture(new UnsupportedOperationException(
+                            "volume " + store.name() + " has one copy on a lone node: nothing to compare"));
+                }
+                try {
+                    return CompletableFuture.completedFuture(VolumeEntry.scrubStep(store.scrub(in.getLong(),
+                            in.getLong(), in.getLong() != 0)));
+                } catch (RuntimeException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+
+            @Override
+            public CompletableFuture<Long> append(Message entry) {
+                return CompletableFuture.failedFuture(new UnsupportedOperationException(
+                        "volume " + store.name() + " has one copy on a lone node: nothing to compare"));
+            }
+        };
+    }
+
+    private VolumeCheck(Kind kind, String volume, int blockSize, long blockCount, Replicas replicas,
+                        long bytesPerSecond) {
         this.kind = kind;
         this.volume = volume;
         this.blockSize = blockSize;
         this.chunks = (blockCount + BlockStore.blocksPerChunk() - 1) / BlockStore.blocksPerChunk();
-        this.raft = raft;
-        this.group = group;
+        this.replicas = replicas;
         this.bytesPerSecond = bytesPerSecond;
     }
 
     /** Starts the check on a thread of its own; {@link #report()} tells how far it is. */
-    public static VolumeCheck start(Kind kind, String volume, int blockSize, long blockCount, RaftNode raft,
-                                    Supplier<RaftGroup> group, long bytesPerSecond) {
+    public static VolumeCheck start(Kind kind, String volume, int blockSize, long blockCount, Replicas replicas,
+                                    long bytesPerSecond) {
         if (bytesPerSecond <= 0) {
             throw new IllegalArgumentException("the rate must be above zero");
         }
-        VolumeCheck check = new VolumeCheck(kind, volume, blockSize, blockCount, raft, group, bytesPerSecond);
+        VolumeCheck check = new VolumeCheck(kind, volume, blockSize, blockCount, replicas, bytesPerSecond);
         Thread thread = new Thread(check::run, kind.name().toLowerCase() + "-" + volume);
         thread.setDaemon(true);
         thread.start();
@@ -134,11 +198,15 @@ public final class VolumeCheck {
     }
 
     private List<String> members() {
-        return group.get().getPeers().stream().map(peer -> peer.getId().toString()).toList();
+        return replicas.members();
     }
 
     private Message ask(String member, Message query) throws Exception {
-        return raft.readFrom(group.get(), member, query).get(ASK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        return replicas.ask(member, query).get(ASK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private long append(Message entry) throws Exception {
+        return replicas.append(entry).get(ASK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Sleeps as long as {@code bytes} more take at the rate, counted from the start. */
@@ -201,7 +269,7 @@ public final class VolumeCheck {
                 if (images.isEmpty() || images.get(0).chunk() != chunk) {
                     continue; // nothing allocated there: no copy to offer
                 }
-                raft.write(group.get(), VolumeEntry.repair(images)).get(ASK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                append(VolumeEntry.repair(images));
                 TreeSet<Long> stillBad = new TreeSet<>();
                 VolumeEntry.scrubStep(ask(member, VolumeEntry.query(VolumeEntry.SCRUB, chunk, 1, 1))).bad()
                         .forEach(b -> stillBad.add(b.block()));
@@ -270,8 +338,7 @@ public final class VolumeCheck {
      */
     private Map<String, Map<Long, BlockStore.ChunkDigest>> digests(List<String> members, long from, long to)
             throws Exception {
-        long at = raft.write(group.get(), VolumeEntry.query(VolumeEntry.NOTE_DIGESTS, from, to))
-                .get(ASK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).index();
+        long at = append(VolumeEntry.query(VolumeEntry.NOTE_DIGESTS, from, to));
         Map<String, Map<Long, BlockStore.ChunkDigest>> all = new TreeMap<>();
         for (String member : members) {
             if (unreachable.stream().anyMatch(u -> u.startsWith(member + ":"))) {

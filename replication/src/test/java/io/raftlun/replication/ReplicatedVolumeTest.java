@@ -305,7 +305,7 @@ class ReplicatedVolumeTest {
         corrupt(replicas[2], 103, 5010);
 
         Map<String, Object> scrub = finish(VolumeCheck.start(VolumeCheck.Kind.SCRUB, VOLUME, BLOCK, BLOCKS,
-                replicas[0].raft, () -> group, 1L << 30));
+                VolumeCheck.raftGroup(replicas[0].raft, () -> group), 1L << 30));
         assertEquals(2, scrub.get("corruptBlocks"), scrub.toString());
         assertEquals(2L, scrub.get("repairedBlocks"), scrub.toString());
         List<?> corrupt = (List<?>) scrub.get("corrupt");
@@ -331,8 +331,8 @@ class ReplicatedVolumeTest {
         Map<String, Object> verify;
         try {
             Thread.sleep(200);
-            verify = finish(VolumeCheck.start(VolumeCheck.Kind.VERIFY, VOLUME, BLOCK, BLOCKS, replicas[1].raft,
-                    () -> group, 1L << 30));
+            verify = finish(VolumeCheck.start(VolumeCheck.Kind.VERIFY, VOLUME, BLOCK, BLOCKS, VolumeCheck.raftGroup(
+                    replicas[1].raft, () -> group), 1L << 30));
         } finally {
             writing.set(false);
         }
@@ -342,8 +342,8 @@ class ReplicatedVolumeTest {
 
         // one replica's map diverges (a write no log carried): verify names its chunk
         replicas[1].storage.store(VOLUME).write(1_000_000, 7000, pattern(1, 9));
-        verify = finish(VolumeCheck.start(VolumeCheck.Kind.VERIFY, VOLUME, BLOCK, BLOCKS, replicas[0].raft,
-                () -> group, 1L << 30));
+        verify = finish(VolumeCheck.start(VolumeCheck.Kind.VERIFY, VOLUME, BLOCK, BLOCKS, VolumeCheck.raftGroup(
+                replicas[0].raft, () -> group), 1L << 30));
         assertEquals(1, verify.get("differingChunks"), verify.toString());
         assertEquals(7000L / 256, ((Map<?, ?>) ((List<?>) verify.get("differences")).get(0)).get("chunk"));
     }

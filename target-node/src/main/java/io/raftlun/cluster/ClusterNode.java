@@ -67,8 +67,6 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     private final ExecutorService io = Executors.newFixedThreadPool(4, new DefaultThreadFactory("volume-io", true));
     private final MetaStateMachine meta;
     private volatile RaftNode raft;
-    /** The latest scrub and verify of each volume started through this node, by kind and volume. */
-    private final Map<String, VolumeCheck> checks = new ConcurrentHashMap<>();
     private final AtomicBoolean takingLeaderships = new AtomicBoolean();
     private volatile long nextLeadershipTake;
     private volatile Versioned<ClusterConfig> config = new Versioned<>(ClusterConfig.empty(), 0);
@@ -377,28 +375,15 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
 
     /**
      * Starts a scrub or a verify of every replica of {@code volume} from this node, at
-     * {@code bytesPerSecond}; if one of that kind is running already, answers it instead. Null
-     * when the cluster has no such volume.
+     * {@code bytesPerSecond}; null when the cluster has no such volume.
      */
-    public synchronized VolumeCheck startCheck(String volume, VolumeCheck.Kind kind, long bytesPerSecond) {
+    public VolumeCheck startCheck(String volume, VolumeCheck.Kind kind, long bytesPerSecond) {
         ClusterConfig.Placement placement = config.value().volumes().get(volume);
         if (placement == null) {
             return null;
         }
-        VolumeCheck running = checks.get(kind + "/" + volume);
-        if (running != null && running.running()) {
-            return running;
-        }
-        VolumeCheck check = VolumeCheck.start(kind, volume, placement.blockSize(),
-                placement.sizeBytes() / placement.blockSize(), raft, () -> groupOf(RaftGroups.volume(volume)),
-                bytesPerSecond);
-        checks.put(kind + "/" + volume, check);
-        return check;
-    }
-
-    /** The latest check of that kind of {@code volume} started through this node, or null. */
-    public VolumeCheck check(String volume, VolumeCheck.Kind kind) {
-        return checks.get(kind + "/" + volume);
+        return VolumeCheck.start(kind, volume, placement.blockSize(), placement.sizeBytes() / placement.blockSize(),
+                VolumeCheck.raftGroup(raft, () -> groupOf(RaftGroups.volume(volume))), bytesPerSecond);
     }
 
     /** True while this node leads the cluster's meta group (and so holds the floating portal). */

@@ -1,6 +1,7 @@
 package io.raftlun.node;
 
 import io.raftlun.admin.AdminServer;
+import io.raftlun.blockstore.BlockStore;
 import io.raftlun.blockstore.NodeStorage;
 import io.raftlun.blockstore.StorageException;
 import io.raftlun.cluster.ClusterConfig;
@@ -48,6 +49,8 @@ public final class Node implements AutoCloseable {
     private final IscsiServer iscsi;
     private final AdminServer admin;
     private final ClusterNode cluster;
+    /** The latest scrub and verify of each volume started through this node, by kind and volume. */
+    private final Map<String, VolumeCheck> checks = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Node(NodeOptions options, List<AutoCloseable> opened, NodeStorage storage, TargetCatalog catalog,
                  IscsiServer iscsi, AdminServer admin, ClusterNode cluster) {
@@ -195,10 +198,6 @@ public final class Node implements AutoCloseable {
             default -> throw new AdminServer.ApiException(404, "no such API: " + VOLUMES_API + request.path()
                     + " (NAME/scrub or NAME/verify)");
         };
-        if (cluster == null) {
-            throw new AdminServer.ApiException(409, "node " + options.name()
-                    + " is not in a cluster: scrub and verify compare replicas");
-        }
         VolumeCheck check;
         if (start) {
             double rate;
@@ -212,9 +211,9 @@ public final class Node implements AutoCloseable {
                 throw new AdminServer.ApiException(400, "rate must be a number of MiB/s above zero, not "
                         + request.query().get("rate"));
             }
-            check = cluster.startCheck(volume, kind, (long) (rate * (1 << 20)));
+            check = startCheck(volume, kind, (long) (rate * (1 << 20)));
         } else {
-            check = cluster.check(volume, kind);
+            check = checks.get(kind + "/" + volume);
         }
         if (check == null) {
             throw new AdminServer.ApiException(404, start ? "no volume " + volume + " in the cluster"
@@ -303,6 +302,35 @@ public final class Node implements AutoCloseable {
         show.put("targets", targets);
         show.put("accounts", config.accounts().stream().map(TargetConfig.Account::user).toList());
         return show;
+    }
+
+    /**
+     * Starts a check of the volume from this node, of every replica in a cluster, of the one copy
+     * on a lone node (scrub only: it has nothing to repair from or compare with); if one of that
+     * kind runs already, answers it. Null when there is no such volume.
+     */
+    private synchronized VolumeCheck startCheck(String volume, VolumeCheck.Kind kind, long bytesPerSecond) {
+        VolumeCheck running = checks.get(kind + "/" + volume);
+        if (running != null && running.running()) {
+            return running;
+        }
+        VolumeCheck check;
+        if (cluster != null) {
+            check = cluster.startCheck(volume, kind, bytesPerSecond);
+        } else if (storage.volume(volume) == null) {
+            check = null;
+        } else if (kind == VolumeCheck.Kind.VERIFY) {
+            throw new AdminServer.ApiException(409, "volume " + volume + " has one copy, on lone node "
+                    + options.name() + ": verify compares replicas");
+        } else {
+            BlockStore store = storage.store(volume);
+            check = VolumeCheck.start(kind, volume, store.blockSize(), store.blockCount(),
+                    VolumeCheck.lone(options.name(), store), bytesPerSecond);
+        }
+        if (check != null) {
+            checks.put(kind + "/" + volume, check);
+        }
+        return check;
     }
 
     /** What {@code /api/status} reports: enough for {@code raftlun cluster status}. */

@@ -36,9 +36,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Bit rot under one node's replica, written by a real initiator: reads through that node never
  * return the bad bytes, and a scrub through the admin API names the corrupt blocks and repairs
- * them from the healthy replicas, after which verify finds the replicas agreeing.
+ * them from the healthy replicas, after which verify finds the replicas agreeing. On a lone node
+ * the scrub names them and reads of them fail rather than return them.
  */
-class ScrubClusterTest {
+class ScrubTest {
 
     static final String IQN = "iqn.2026-11.io.raftlun:scrub";
     static final String VOLUME = "vol-scrub";
@@ -131,6 +132,35 @@ class ScrubClusterTest {
                 + "\"} 2.0"), metrics.lines().filter(l -> l.startsWith("raftlun_scrub")).toList().toString());
     }
 
+    @Test
+    @Timeout(value = 3, unit = TimeUnit.MINUTES)
+    void aLoneNodesScrubNamesCorruptBlocksAndReadsOfThemFailRatherThanReturnThem(@TempDir Path dir)
+            throws Exception {
+        options.add(new NodeOptions("lone", dir.resolve("lone"), new InetSocketAddress("127.0.0.1", 0),
+                new InetSocketAddress("127.0.0.1", 0)));
+        nodes.add(Node.start(options.get(0)));
+        nodes.get(0).catalog().update(config -> config.with(new TargetConfig.Target(1, IQN, null,
+                List.of(new TargetConfig.Lun(1, VOLUME, 64L << 20, BLOCK, null, false)), List.of(TargetConfig.ALL),
+                List.of(), null)));
+        qemuIo(0, "write -P 0x3c 4M 1M");
+        VolumeRecord record = nodes.get(0).storage().volume(VOLUME);
+        nodes.set(0, null).close();
+        flip(record, LEFT_FOR_SCRUB[0]);
+        nodes.set(0, Node.start(options.get(0)));
+
+        Map<?, ?> scrub = runCheck(0, "scrub");
+        assertEquals(1, scrub.get("corruptBlocks"), scrub.toString());
+        assertEquals(0, ((Number) scrub.get("repairedBlocks")).intValue(), "no other copy to repair from");
+        assertEquals(LEFT_FOR_SCRUB[0], ((Number) ((Map<?, ?>) ((List<?>) scrub.get("corrupt")).get(0)).get("block"))
+                .longValue());
+        Shell.Result read = Shell.run("qemu-io", "-f", "raw", "-c", "read -P 0x3c 4M 1M", url(0));
+        assertTrue(read.output().contains("read failed") && !read.output().contains("read 1048576/1048576"),
+                "the read of the corrupt block fails (MEDIUM ERROR) instead of returning it:\n" + read.output());
+        qemuIo(0, "read -P 0x3c 4M 2k"); // the blocks before it still read
+        HttpResponse<String> verify = send(0, "POST", "/api/volumes/" + VOLUME + "/verify");
+        assertEquals(409, verify.statusCode(), verify.body());
+    }
+
     /** Starts a check through a node's admin API and follows it to its end (bounded). */
     Map<?, ?> runCheck(int node, String kind) throws Exception {
         String path = "/api/volumes/" + VOLUME + "/" + kind;
@@ -149,14 +179,18 @@ class ScrubClusterTest {
     }
 
     String call(int node, String method, String path) throws Exception {
+        HttpResponse<String> response = send(node, method, path);
+        assertEquals(200, response.statusCode(), method + " " + path + ": " + response.body());
+        return response.body();
+    }
+
+    HttpResponse<String> send(int node, String method, String path) throws Exception {
         InetSocketAddress admin = nodes.get(node).adminAddress();
         String token = Files.readString(options.get(node).dataDir().resolve(AdminToken.FILE)).trim();
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://"
+        return http.send(HttpRequest.newBuilder(URI.create("http://"
                 + admin.getAddress().getHostAddress() + ":" + admin.getPort() + path))
                 .header("Authorization", "Bearer " + token).method(method, HttpRequest.BodyPublishers.noBody())
                 .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, response.statusCode(), method + " " + path + ": " + response.body());
-        return response.body();
     }
 
     /** Inverts four bytes of the block in the stopped node's data file. */
