@@ -5,7 +5,8 @@ import picocli.CommandLine.Command;
 
 /** The {@code raftlun} command. */
 @Command(name = "raftlun", mixinStandardHelpOptions = true, version = "raftlun " + io.raftlun.node.Node.VERSION,
-        subcommands = {NodeCommand.class, DemoCommand.class, ClusterCommand.class, io.raftlun.bench.BenchCommand.class,
+        subcommands = {NodeCommand.class, DemoCommand.class, ClusterCommand.class, RecoveryCommands.VolumeCommand.class,
+            io.raftlun.bench.BenchCommand.class,
             CommandLine.HelpCommand.class},
         description = {"Highly available iSCSI storage: every write committed through Raft.", "",
             "Start here: raftlun demo --detach, then iscsi-ls iscsi://127.0.0.1"})
