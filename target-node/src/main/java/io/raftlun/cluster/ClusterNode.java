@@ -626,22 +626,33 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
             throw new ConfigException("node " + self.name() + " holds no replica of " + volume + " (replicas: "
                     + placement.replicas() + ")");
         }
-        // a leader seen at any moment of two election timeouts: the majority is there
-        long until = System.nanoTime() + 2 * options.electionTimeout().toNanos() * 5 / 4;
-        boolean metaLost = true;
-        do {
-            raft.leader(id).ifPresent(leader -> {
-                throw new ConfigException("volume " + volume + " has a leader (" + leader
+        // Lost means leaderless for a while: just after the loss a replica may still name the old
+        // leader (a follower until its election timeout, a leader until it misses its majority).
+        long window = 2 * options.electionTimeout().toNanos() * 5 / 4;
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long volumeLeaderless = -1;
+        long metaLeaderless = -1;
+        while (true) {
+            long now = System.nanoTime();
+            java.util.Optional<String> leader = raft.leader(id);
+            volumeLeaderless = leader.isPresent() ? -1 : volumeLeaderless < 0 ? now : volumeLeaderless;
+            metaLeaderless = hasMetaLeader() ? -1 : metaLeaderless < 0 ? now : metaLeaderless;
+            boolean metaSettled = metaLeaderless < 0 || now - metaLeaderless > window;
+            if (volumeLeaderless >= 0 && now - volumeLeaderless > window && metaSettled) {
+                break;
+            }
+            if (now > deadline) {
+                throw new ConfigException("volume " + volume + " has a leader (" + leader.orElse("being elected")
                         + "): a majority of its replicas is reachable; nothing changed");
-            });
-            metaLost &= !hasMetaLeader();
+            }
             try {
                 Thread.sleep(50);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new ConfigException("interrupted");
             }
-        } while (System.nanoTime() < until);
+        }
+        boolean metaLost = metaLeaderless >= 0;
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("volume", volume);
         try {
