@@ -220,10 +220,32 @@ final class RecoveryCommands {
         long lastProgress = System.nanoTime();
         Object lastDone = null;
         String lastPhase = null;
+        boolean unreachable = false;
         while (true) {
-            Map<?, ?> r = ((List<?>) cluster.get(on, "/api/rebuilds").get("rebuilds")).stream()
-                    .map(Map.class::cast).filter(m -> volume.equals(m.get("volume"))).findFirst()
-                    .orElseThrow(() -> new IllegalStateException(on.name() + " lost track of the rebuild of " + volume));
+            Map<?, ?> r;
+            try {
+                r = ((List<?>) cluster.get(on, "/api/rebuilds").get("rebuilds")).stream()
+                        .map(Map.class::cast).filter(m -> volume.equals(m.get("volume"))).findFirst().orElse(null);
+                if (r == null) { // restarted after it finished: the placement tells
+                    if (((List<?>) volumeStatus(clusterStatus(cluster, on), volume).get("replicas")).contains(on.name())) {
+                        System.out.println(volume + ": done");
+                        return;
+                    }
+                    throw new IllegalStateException(on.name() + " lost track of the rebuild of " + volume);
+                }
+                unreachable = false;
+            } catch (java.io.IOException e) { // restarting: the rebuild goes on where it stood
+                if (!unreachable) {
+                    System.out.println(volume + ": " + on.name() + " does not answer (" + e.getMessage()
+                            + "); waiting for it");
+                    unreachable = true;
+                }
+                if (System.nanoTime() - lastProgress > STALL.toNanos()) {
+                    throw e;
+                }
+                Thread.sleep(1000);
+                continue;
+            }
             String phase = (String) r.get("phase");
             if (!r.get("bytesDone").equals(lastDone) || !phase.equals(lastPhase)) {
                 lastProgress = System.nanoTime();

@@ -41,6 +41,9 @@ public final class ReplicaRebuild {
     private final Consumer<Position> persist;
     private volatile Position position;
     private volatile double rate;
+    /** The pace: since paceFrom, pacedBytes were copied (run's thread only). */
+    private long paceFrom;
+    private long pacedBytes;
 
     /**
      * @param bytesPerSecond at most this much chunk data per second (0: as fast as it goes), so
@@ -77,8 +80,8 @@ public final class ReplicaRebuild {
         }
         int batch = (int) Math.max(store.blockSize() * 256L, Math.min(VolumeStateMachine.CATCH_UP_BATCH_BYTES,
                 bytesPerSecond == 0 ? Long.MAX_VALUE : bytesPerSecond / 4));
-        long started = System.nanoTime();
-        long doneAtStart = position.bytesDone();
+        paceFrom = System.nanoTime();
+        pacedBytes = 0;
         while (true) {
             long batchStart = System.nanoTime();
             List<BlockStore.ChunkImage> images = VolumeEntry.chunks(ask(VolumeEntry.query(
@@ -96,7 +99,7 @@ public final class ReplicaRebuild {
             position = new Position(p.term(), p.index(), p.reservations(), images.get(images.size() - 1).chunk() + 1,
                     p.bytesDone() + bytes, Math.max(p.bytesTotal(), p.bytesDone() + bytes));
             persist.accept(position);
-            throttle(position.bytesDone() - doneAtStart, started);
+            throttle(bytes);
             double seconds = (System.nanoTime() - batchStart) / 1e9;
             rate = rate == 0 ? bytes / seconds : 0.7 * rate + 0.3 * bytes / seconds;
         }
@@ -104,13 +107,21 @@ public final class ReplicaRebuild {
         return position;
     }
 
-    /** Sleeps as long as {@code bytes} since {@code started} are ahead of the allowed rate. */
-    private void throttle(long bytes, long started) throws InterruptedException {
+    /**
+     * Sleeps as long as the bytes copied are ahead of the allowed rate. Time lost waiting (for a
+     * new leader, say) is not made up by a burst beyond a second's worth of bytes.
+     */
+    private void throttle(long bytes) throws InterruptedException {
         if (bytesPerSecond <= 0) {
             return;
         }
-        long due = started + (long) (bytes * 1e9 / bytesPerSecond);
-        long wait = due - System.nanoTime();
+        long now = System.nanoTime();
+        if (now - (paceFrom + (long) (pacedBytes * 1e9 / bytesPerSecond)) > TimeUnit.SECONDS.toNanos(1)) {
+            paceFrom = now - TimeUnit.SECONDS.toNanos(1);
+            pacedBytes = 0;
+        }
+        pacedBytes += bytes;
+        long wait = paceFrom + (long) (pacedBytes * 1e9 / bytesPerSecond) - now;
         if (wait > 0) {
             TimeUnit.NANOSECONDS.sleep(wait);
         }

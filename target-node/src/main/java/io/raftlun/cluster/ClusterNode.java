@@ -490,6 +490,10 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
      * node (from where the copy stood) or of the leader (another replica answers).
      */
     public Map<String, Object> rebuild(String volume, String replacing, long bytesPerSecond) {
+        Rebuild running = rebuilds.get(volume);
+        if (running != null && running.underWay() && java.util.Objects.equals(running.replacing(), replacing)) {
+            return running.status(); // asked again (the caller lost track, this node restarted): the same rebuild
+        }
         ClusterConfig.Placement placement = config.value().volumes().get(volume);
         if (placement == null) {
             throw new ConfigException("no volume " + volume + " (volumes: " + config.value().volumes().keySet() + ")");

@@ -78,6 +78,11 @@ public final class Rebuild {
         ConfigFiles.write(file, new Saved(volume, replacing, bytesPerSecond, position));
     }
 
+    /** Copying or joining: neither done nor failed. */
+    boolean underWay() {
+        return phase.equals("copying") || phase.equals("joining");
+    }
+
     public boolean copying() {
         return phase.equals("copying");
     }
