@@ -221,6 +221,9 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     public List<RaftMember> members() {
         try {
             List<RaftMember> configured = raft.members(metaGroup.getGroupId());
+            if (configured.isEmpty()) { // joining, not added yet
+                return options.members();
+            }
             List<RaftMember> ordered = new ArrayList<>();
             for (RaftMember member : options.members()) { // the config's order first, as the portal group tags
                 configured.stream().filter(m -> m.name().equals(member.name())).findFirst().ifPresent(ordered::add);
