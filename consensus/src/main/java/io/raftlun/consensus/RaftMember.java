@@ -13,6 +13,25 @@ public record RaftMember(String name, InetSocketAddress raftAddress) {
         return RaftPeerId.valueOf(name);
     }
 
+    /** A peer of a group's configuration as a member (the peer id is the node's name). */
+    public static RaftMember of(RaftPeer peer) {
+        return parse(peer.getId().toString(), peer.getAddress());
+    }
+
+    /** A member from its name and Raft address HOST:PORT (an IPv6 host in brackets). */
+    public static RaftMember parse(String name, String address) {
+        int colon = address.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new IllegalArgumentException("a Raft address is HOST:PORT, not " + address);
+        }
+        String host = address.substring(0, colon).replace("[", "").replace("]", "");
+        try {
+            return new RaftMember(name, new InetSocketAddress(host, Integer.parseInt(address.substring(colon + 1))));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("a Raft address is HOST:PORT, not " + address);
+        }
+    }
+
     RaftPeer peer() {
         String host = raftAddress.getHostString();
         String address = (host.contains(":") ? "[" + host + "]" : host) + ":" + raftAddress.getPort();

@@ -390,6 +390,94 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------- membership
+
+    /** The group's members as this node's copy of its configuration has them (the newest one). */
+    public List<RaftMember> members(RaftGroupId group) throws IOException {
+        return server.getDivision(group).getGroup().getPeers().stream().map(RaftMember::of).toList();
+    }
+
+    /** The index of the last entry in this node's log of {@code group} (-1 when empty). */
+    public long lastLogIndex(RaftGroupId group) throws IOException {
+        var last = server.getDivision(group).getRaftLog().getLastEntryTermIndex();
+        return last == null ? -1 : last.getIndex();
+    }
+
+    /**
+     * Changes the membership of {@code group} (as {@code current} has it) to {@code members},
+     * through its leader: a new member first follows as a non-voting staging member until it holds
+     * nearly the whole log, then the joint configuration and the new one are committed (Raft's
+     * joint consensus, so a majority of the old and of the new members agree). Returns once the new
+     * configuration is committed; fails if that does not happen within {@code timeout}.
+     */
+    public void changeMembers(RaftGroup current, List<RaftMember> members, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (RaftClient client = RaftClient.newBuilder()
+                .setProperties(properties)
+                .setRaftGroup(current)
+                .setClientId(ClientId.randomId())
+                .setClientRpc(new GrpcFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), properties))
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                        (int) Math.max(1, timeout.toMillis() / 200), TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
+                .build()) {
+            List<org.apache.ratis.protocol.RaftPeer> peers = members.stream().map(RaftMember::peer).toList();
+            while (true) {
+                RaftClientReply reply = client.admin().setConfiguration(peers);
+                if (reply.isSuccess()) {
+                    log.info("raft group {} now has members {}", current.getGroupId(),
+                            members.stream().map(RaftMember::name).toList());
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("changing the members of " + current.getGroupId() + " failed: "
+                            + reply.getException());
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while changing the members of " + current.getGroupId());
+                }
+            }
+        }
+    }
+
+    /**
+     * Disaster recovery, for a group whose majority is lost for good: rewrites this node's stored
+     * configuration of {@code group} so that it is the only member, as Ratis' own offline tool
+     * does (a newer configuration entry in the group's {@code raft-meta.conf}). It takes effect at
+     * the next start of the Raft server; then this node elects itself and commits every entry of
+     * its log. Returns the index of the last entry, what the group recovers to.
+     */
+    public long forceSoleMember(RaftGroupId group) throws IOException {
+        RaftServer.Division division = server.getDivision(group);
+        if (division.getInfo().getLeaderId() != null) {
+            throw new IOException("group " + group + " has a leader (" + division.getInfo().getLeaderId()
+                    + "): its majority is reachable");
+        }
+        java.nio.file.Path confFile = settings.storage().resolve(group.getUuid().toString()).resolve("current")
+                .resolve("raft-meta.conf");
+        long lastIndex = lastLogIndex(group);
+        long confIndex = -1;
+        if (java.nio.file.Files.exists(confFile)) {
+            try (var in = java.nio.file.Files.newInputStream(confFile)) {
+                confIndex = RaftProtos.LogEntryProto.parseFrom(in).getIndex();
+            }
+        }
+        RaftProtos.LogEntryProto sole = RaftProtos.LogEntryProto.newBuilder()
+                .setTerm(division.getInfo().getCurrentTerm())
+                .setIndex(Math.max(confIndex, lastIndex) + 1)
+                .setConfigurationEntry(RaftProtos.RaftConfigurationProto.newBuilder()
+                        .addPeers(settings.self().peer().getRaftPeerProto()))
+                .build();
+        java.nio.file.Path temporary = confFile.resolveSibling("raft-meta.conf.forced");
+        java.nio.file.Files.write(temporary, sole.toByteArray());
+        java.nio.file.Files.move(temporary, confFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        log.warn("raft group {}: configuration forced to this node alone, recovering to index {}", group, lastIndex);
+        return lastIndex;
+    }
+
     /** A committed entry: the state machine's answer and the entry's log index. */
     public record Committed(Message answer, long index) {
     }

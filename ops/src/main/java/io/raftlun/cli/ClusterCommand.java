@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
         description = {"Starts, shows or stops a cluster of nodes on this machine.", "",
             "The cluster lives in a directory: --dir, or $RAFTLUN_DIR (default ./run/demo)."},
         subcommands = {ClusterCommand.Up.class, ClusterCommand.Down.class, ClusterCommand.Status.class,
-            ClusterCommand.Drain.class})
+            ClusterCommand.Drain.class, RecoveryCommands.AddNode.class, RecoveryCommands.ReplaceNode.class})
 public final class ClusterCommand implements Runnable {
 
     @Override

@@ -107,6 +107,71 @@ public final class LocalCluster {
         return new LocalCluster(dir, layout);
     }
 
+    /**
+     * Adds node N+1 (on 127.0.0.N+1, the ports of node 1) to the directory: its config names the
+     * cluster and every member with itself; the other nodes' configs list it too, so every node
+     * agrees on the members (and their portal group tags) at the next start. It is not started, nor
+     * a member of the cluster's Raft groups yet.
+     */
+    LocalCluster addMember() throws IOException {
+        if (!replicated()) {
+            throw new IllegalArgumentException("the cluster in " + dir + " is a lone node: nodes are added to clusters");
+        }
+        int n = members().size() + 1;
+        Member first = members().get(0);
+        Member added = members(n, Addresses.parse(first.portal(), 3260).getPort(),
+                Addresses.parse(first.admin(), 9260).getPort(), Addresses.parse(first.raft(), DEFAULT_RAFT_PORT).getPort())
+                .get(n - 1);
+        List<Member> nodes = new ArrayList<>(members());
+        nodes.add(added);
+        NodeConfigFile template = ConfigFiles.read(path(first.config()), NodeConfigFile.class);
+        NodeConfigFile.Cluster cluster = new NodeConfigFile.Cluster(layout.clusterId(),
+                nodes.stream().map(m -> new NodeConfigFile.Cluster.Member(m.name(), m.raft())).toList(),
+                template.cluster().replicationFactor(), template.cluster().electionTimeoutMs(),
+                template.cluster().floatingPortal());
+        Path data = path(added.dataDir());
+        Files.createDirectories(data);
+        Path nodeToken = data.resolve(AdminToken.FILE);
+        Files.writeString(nodeToken, token() + "\n");
+        Files.setPosixFilePermissions(nodeToken, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        for (Member member : members()) {
+            NodeConfigFile config = ConfigFiles.read(path(member.config()), NodeConfigFile.class);
+            ConfigFiles.write(path(member.config()), new NodeConfigFile(config.name(), config.dataDir(), config.portal(),
+                    config.admin(), config.targets(), cluster, config.floatingDevice()));
+        }
+        ConfigFiles.write(path(added.config()), new NodeConfigFile(added.name(), data.toString(), added.portal(),
+                added.admin(), null, new NodeConfigFile.Cluster(cluster.id(), cluster.members(),
+                        cluster.replicationFactor(), cluster.electionTimeoutMs(), cluster.floatingPortal(), true)));
+        Layout next = new Layout(nodes, layout.clusterId(), layout.replicationFactor());
+        ConfigFiles.write(dir.resolve("cluster.json"), next);
+        return new LocalCluster(dir, next);
+    }
+
+    /** The member called {@code name}, or a one-line error naming the members. */
+    Member member(String name) {
+        return members().stream().filter(m -> m.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no node " + name + " in " + dir
+                        + " (nodes: " + members().stream().map(Member::name).toList() + ")"));
+    }
+
+    /** The first member whose process runs and answers, to send cluster-wide calls to. */
+    Member anyRunning() {
+        for (Member member : members()) {
+            if (process(member).isPresent()) {
+                try {
+                    get(member, "/api/status");
+                    return member;
+                } catch (IOException e) {
+                    // try the next one
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        throw new IllegalArgumentException("no node of the cluster in " + dir + " is running");
+    }
+
     Path dir() {
         return dir;
     }

@@ -40,12 +40,19 @@ public record NodeConfigFile(String name, String dataDir, String portal, String 
      * @param electionTimeoutMs   Raft's shortest election timeout (default 500)
      * @param floatingPortal      ADDRESS/PREFIX the cluster's leader holds for single-path initiators
      *                            (optional; needs root or CAP_NET_ADMIN and CAP_NET_RAW)
+     * @param joining             true on a node added to a running cluster: it waits until the
+     *                            cluster's leader adds it ('raftlun cluster add-node')
      */
     public record Cluster(String id, List<Member> members, Integer replicationFactor, Integer electionTimeoutMs,
-                          String floatingPortal) {
+                          String floatingPortal, Boolean joining) {
 
         public Cluster(String id, List<Member> members, Integer replicationFactor, Integer electionTimeoutMs) {
-            this(id, members, replicationFactor, electionTimeoutMs, null);
+            this(id, members, replicationFactor, electionTimeoutMs, null, null);
+        }
+
+        public Cluster(String id, List<Member> members, Integer replicationFactor, Integer electionTimeoutMs,
+                       String floatingPortal) {
+            this(id, members, replicationFactor, electionTimeoutMs, floatingPortal, null);
         }
 
         public record Member(String name, String raft) {
@@ -67,7 +74,8 @@ public record NodeConfigFile(String name, String dataDir, String portal, String 
             return new ClusterOptions(id, raft,
                     replicationFactor == null ? ClusterOptions.DEFAULT_REPLICATION_FACTOR : replicationFactor,
                     electionTimeoutMs == null ? RaftSettings.DEFAULT_ELECTION_TIMEOUT : Duration.ofMillis(electionTimeoutMs),
-                    floatingPortal == null ? null : FloatingPortal.Address.parse(floatingPortal));
+                    floatingPortal == null ? null : FloatingPortal.Address.parse(floatingPortal),
+                    Boolean.TRUE.equals(joining));
         }
     }
 }

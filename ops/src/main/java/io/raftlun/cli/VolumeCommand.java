@@ -13,10 +13,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code raftlun volume}: checks of a volume's replicas in a running cluster. */
+/** {@code raftlun volume}: checks of a volume's replicas, rebuilding one, recovering a volume from its last one. */
 @Command(name = "volume", mixinStandardHelpOptions = true,
-        description = {"Checks a volume's replicas in a running cluster (found through --dir or $RAFTLUN_DIR)."},
-        subcommands = {VolumeCommand.Scrub.class, VolumeCommand.Verify.class})
+        description = {"Checks a volume's replicas (scrub, verify), rebuilds a replica on a node, or recovers a "
+                + "volume whose majority is lost, in a running cluster (found through --dir or $RAFTLUN_DIR)."},
+        subcommands = {VolumeCommand.Scrub.class, VolumeCommand.Verify.class, RecoveryCommands.Rebuild.class,
+            RecoveryCommands.Recover.class})
 public final class VolumeCommand implements Runnable {
 
     @Override

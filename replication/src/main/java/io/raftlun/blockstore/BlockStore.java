@@ -751,6 +751,19 @@ public final class BlockStore implements AutoCloseable {
         return images;
     }
 
+    /** The chunk data {@link #changedChunks} would ship for {@code afterIndex}, from the block map alone. */
+    public long changedBytes(long afterIndex) {
+        long[] total = {0};
+        map.chunks(record.id(), 0, (chunk, entry) -> {
+            if (entry.lastIndex() > afterIndex && !entry.empty()) {
+                total[0] += Math.min(ChunkEntry.BLOCKS, record.blockCount() - chunk * ChunkEntry.BLOCKS)
+                        * record.blockSize();
+            }
+            return true;
+        });
+        return total[0];
+    }
+
     /** Replaces a chunk with a healthy replica's image of it (data first, then the map entry). */
     public void installChunk(ChunkImage image) {
         ChunkEntry entry = ChunkEntry.decode(image.entry());

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
@@ -39,6 +40,7 @@ final class VolumeEntry {
     static final byte CHANGED_CHUNKS = 20; // after index, from chunk, max bytes -> chunk images
     static final byte SCRUB = 21;         // from chunk, max bytes, recheck -> next chunk, blocks checked, bad blocks
     static final byte NOTED_DIGESTS = 22; // index of a NOTE_DIGESTS entry -> the digests noted there
+    static final byte CHANGED_BYTES = 23; // after index -> chunk data bytes CHANGED_CHUNKS would ship
 
     private VolumeEntry() {
     }
@@ -125,6 +127,14 @@ final class VolumeEntry {
         return answer.getContent().asReadOnlyByteBuffer().getLong();
     }
 
+    static Message size(long bytes) {
+        return offset(bytes);
+    }
+
+    static long size(Message answer) {
+        return offset(answer);
+    }
+
     static Message outcome(ReservationOutcome outcome) {
         ByteBuffer out = ByteBuffer.allocate(4096);
         out.put((byte) outcome.result().ordinal()).putInt(outcome.asc()).putInt(outcome.fieldPointer())
@@ -157,6 +167,18 @@ final class VolumeEntry {
                     StandardCharsets.UTF_8), in.getInt()));
         }
         return new ReservationOutcome(result, asc, field, inCdb, attentions);
+    }
+
+    /** A replica's applied position and reservations, as a STATE query answers. */
+    record ReplicaState(TermIndex at, byte[] reservations) {
+    }
+
+    static ReplicaState state(Message answer) {
+        ByteBuffer in = answer.getContent().asReadOnlyByteBuffer();
+        TermIndex at = TermIndex.valueOf(in.getLong(), in.getLong());
+        byte[] reservations = new byte[in.remaining()];
+        in.get(reservations);
+        return new ReplicaState(at, reservations);
     }
 
     static Message chunks(List<BlockStore.ChunkImage> images) {

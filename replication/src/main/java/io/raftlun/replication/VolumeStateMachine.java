@@ -431,6 +431,9 @@ public final class VolumeStateMachine extends BaseStateMachine {
                             .putLong(last.getTerm()).putLong(last.getIndex()).put(encoded).flip());
                 }
             }
+            case VolumeEntry.CHANGED_BYTES -> {
+                return VolumeEntry.size(store.changedBytes(in.getLong()));
+            }
             case VolumeEntry.CHANGED_CHUNKS -> {
                 long after = in.getLong();
                 long from = in.getLong();
@@ -467,14 +470,12 @@ public final class VolumeStateMachine extends BaseStateMachine {
         long after = mine == null ? -1 : mine.getIndex();
         log.info("volume {}: behind the leader's log (it starts at {}); fetching chunks changed after index {}",
                 store.name(), firstTermIndexInLog, after);
-        return leaderQuery.ask(getGroupId(), VolumeEntry.query(VolumeEntry.STATE)).thenComposeAsync(state -> {
-            ByteBuffer in = state.getContent().asReadOnlyByteBuffer();
-            TermIndex leaderAt = TermIndex.valueOf(in.getLong(), in.getLong());
-            byte[] encoded = new byte[in.remaining()];
-            in.get(encoded);
+        return leaderQuery.ask(getGroupId(), VolumeEntry.query(VolumeEntry.STATE)).thenComposeAsync(answer -> {
+            VolumeEntry.ReplicaState state = VolumeEntry.state(answer);
+            TermIndex leaderAt = state.at();
             return fetchChunks(after, 0, 0).thenApply(moved -> {
                 synchronized (this) {
-                    reservations = Reservations.decode(encoded);
+                    reservations = Reservations.decode(state.reservations());
                     updateLastAppliedTermIndex(leaderAt.getTerm(), leaderAt.getIndex());
                 }
                 takeSnapshot();

@@ -410,4 +410,46 @@ class ReplicatedVolumeTest {
         assertTrue(moved <= 2 * changed + 6 * 128 * 1024,
                 "only changed chunks moved: " + moved + " bytes for " + changed + " bytes changed");
     }
+
+    @Test
+    void aNewReplicaIsCopiedFromTheLeaderAtTheGivenRateAndResumesWhereItStood() throws Exception {
+        startAll();
+        for (int i = 0; i < 12; i++) { // 6 MiB in 48 chunks
+            replicas[i % 3].volume.write(i * 4096L, pattern(1024, i), false).join();
+        }
+        Replica leader = leader();
+        long rate = 2 * 1024 * 1024;
+        try (NodeStorage fresh = NodeStorage.open(dir.resolve("node4"))) {
+            fresh.create(VOLUME, BLOCKS, BLOCK, null);
+            java.util.concurrent.atomic.AtomicReference<ReplicaRebuild.Position> saved =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            ReplicaRebuild interrupted = new ReplicaRebuild(fresh.store(VOLUME),
+                    (gid, query) -> replicas[2].raft.readRemote(group, query), group.getGroupId(), rate, null,
+                    position -> {
+                        saved.set(position);
+                        if (position.bytesDone() >= 1024 * 1024) {
+                            throw new IllegalStateException("the node stops here");
+                        }
+                    });
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, interrupted::run);
+            ReplicaRebuild.Position stoppedAt = saved.get();
+            assertTrue(stoppedAt.nextChunk() > 0 && stoppedAt.bytesDone() < stoppedAt.bytesTotal(), stoppedAt.toString());
+            assertEquals(6 * 1024 * 1024, stoppedAt.bytesTotal());
+
+            long start = System.nanoTime();
+            List<ReplicaRebuild.Position> resumed = new java.util.concurrent.CopyOnWriteArrayList<>();
+            ReplicaRebuild.Position done = new ReplicaRebuild(fresh.store(VOLUME),
+                    (gid, query) -> replicas[2].raft.readRemote(group, query), group.getGroupId(), rate, stoppedAt,
+                    resumed::add).run();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertEquals(done.bytesTotal(), done.bytesDone(), done.toString());
+            assertTrue(resumed.get(0).nextChunk() > stoppedAt.nextChunk()
+                    && resumed.get(0).bytesDone() > stoppedAt.bytesDone(), "resumed, not started again: " + resumed);
+            double least = (done.bytesTotal() - stoppedAt.bytesDone()) / (double) rate - 1; // a second's burst
+            assertTrue(seconds >= least, "copied at no more than the rate: " + seconds + " s, at least " + least);
+            assertEquals(leader.storage.store(VOLUME).allocatedCrcs(), fresh.store(VOLUME).allocatedCrcs(),
+                    "the copy holds the leader's blocks");
+            assertEquals(done.index(), fresh.store(VOLUME).durableIndex()[1], "checkpointed at the leader's index");
+        }
+    }
 }

@@ -34,6 +34,14 @@ public record ClusterConfig(TargetConfig targets, Map<String, Placement> volumes
     public record NodeInfo(String name, String portal, String admin, String version) {
     }
 
+    /** This config with {@code volume} placed on {@code replicas}. */
+    public ClusterConfig withReplicas(String volume, List<String> replicas) {
+        Map<String, Placement> next = new TreeMap<>(volumes);
+        Placement placement = volumes.get(volume);
+        next.put(volume, new Placement(placement.sizeBytes(), placement.blockSize(), placement.backingStore(), replicas));
+        return new ClusterConfig(targets, next);
+    }
+
     public static ClusterConfig empty() {
         return new ClusterConfig(TargetConfig.empty(), Map.of());
     }

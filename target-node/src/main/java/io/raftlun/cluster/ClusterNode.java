@@ -65,6 +65,9 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     private final ExecutorService reconciler = Executors.newSingleThreadExecutor(
             new DefaultThreadFactory("cluster-reconcile", true));
     private final ExecutorService io = Executors.newFixedThreadPool(4, new DefaultThreadFactory("volume-io", true));
+    private final ExecutorService rebuilder = Executors.newSingleThreadExecutor(
+            new DefaultThreadFactory("rebuild", true));
+    private final Map<String, Rebuild> rebuilds = new ConcurrentHashMap<>();
     private final MetaStateMachine meta;
     private volatile RaftNode raft;
     private final AtomicBoolean takingLeaderships = new AtomicBoolean();
@@ -87,9 +90,14 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     public static ClusterNode start(ClusterOptions options, String name, NodeStorage storage) {
         ClusterNode node = new ClusterNode(options, name, storage);
         try {
+            // a joining node starts with no configuration of the group, so it waits for the leader to add it
+            RaftGroup bootstrap = options.joining() ? RaftGroup.valueOf(node.metaGroup.getGroupId())
+                    : node.metaGroup;
             node.raft = RaftNode.start(new RaftSettings(node.self, storage.directory().resolve("raft"),
-                    options.electionTimeout(), Map.of()), node::stateMachineFor, node.metaGroup);
+                    options.electionTimeout(), Map.of()), node::stateMachineFor, bootstrap);
             node.reconciler.execute(node::reconcile);
+            node.reconciler.execute(node::placeRecovered);
+            node.resumeRebuilds();
         } catch (IOException e) {
             node.close();
             throw new UncheckedIOException("cannot start the Raft server on " + node.self.raftAddress() + ": "
@@ -118,19 +126,23 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     /** The group's members as this node's replica knows them, else as the placement says. */
     private RaftGroup groupOf(RaftGroupId id) {
         try {
-            return raft.server().getDivision(id).getGroup();
-        } catch (IOException e) {
-            for (Map.Entry<String, ClusterConfig.Placement> volume : config.value().volumes().entrySet()) {
-                if (RaftGroups.volume(volume.getKey()).equals(id)) {
-                    return volumeGroup(volume.getKey(), volume.getValue());
-                }
+            RaftGroup known = raft.server().getDivision(id).getGroup();
+            if (!known.getPeers().isEmpty()) { // empty while a new replica waits to be added
+                return known;
             }
-            throw new UncheckedIOException(e);
+        } catch (IOException e) {
+            // no replica here
         }
+        for (Map.Entry<String, ClusterConfig.Placement> volume : config.value().volumes().entrySet()) {
+            if (RaftGroups.volume(volume.getKey()).equals(id)) {
+                return volumeGroup(volume.getKey(), volume.getValue());
+            }
+        }
+        throw new IllegalStateException("raft group " + id + " belongs to no volume");
     }
 
     private RaftGroup volumeGroup(String volume, ClusterConfig.Placement placement) {
-        List<RaftMember> members = placement.replicas().stream().map(options::member).toList();
+        List<RaftMember> members = placement.replicas().stream().map(this::member).toList();
         return RaftGroups.group(RaftGroups.volume(volume), members);
     }
 
@@ -203,10 +215,44 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                 });
     }
 
+    /**
+     * The cluster's members: the meta group's Raft configuration as this node knows it (nodes are
+     * added and removed there), else the node config's list while the group starts.
+     */
+    public List<RaftMember> members() {
+        try {
+            List<RaftMember> configured = raft.members(metaGroup.getGroupId());
+            if (configured.isEmpty()) { // joining, not added yet
+                return options.members();
+            }
+            List<RaftMember> ordered = new ArrayList<>();
+            for (RaftMember member : options.members()) { // the config's order first, as the portal group tags
+                configured.stream().filter(m -> m.name().equals(member.name())).findFirst().ifPresent(ordered::add);
+            }
+            configured.stream().filter(m -> ordered.stream().noneMatch(o -> o.name().equals(m.name())))
+                    .forEach(ordered::add);
+            return ordered;
+        } catch (IOException | RuntimeException e) {
+            return options.members();
+        }
+    }
+
+    /** A member by name: in the node config, or added to the cluster since. */
+    RaftMember member(String name) {
+        for (RaftMember member : options.members()) {
+            if (member.name().equals(name)) {
+                return member;
+            }
+        }
+        return members().stream().filter(m -> m.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("node " + name + " is not a member of cluster "
+                        + options.id() + " (members: " + members().stream().map(RaftMember::name).toList() + ")"));
+    }
+
     /** Every node that announced itself, in member order. */
     public List<ClusterConfig.NodeInfo> nodes() {
         List<ClusterConfig.NodeInfo> known = new ArrayList<>();
-        for (RaftMember member : options.members()) {
+        for (RaftMember member : members()) {
             ClusterConfig.NodeInfo info = nodes.get(member.name());
             if (info != null) {
                 known.add(info);
@@ -225,6 +271,18 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
 
     @Override
     public TargetStore.Versioned update(UnaryOperator<TargetConfig> change, UnaryOperator<TargetConfig> check) {
+        Versioned<ClusterConfig> changed = change(current -> {
+            TargetConfig targets = check.apply(change.apply(current.targets()));
+            return new ClusterConfig(targets, place(current.volumes(), targets));
+        });
+        return new TargetStore.Versioned(changed.value().targets(), changed.version());
+    }
+
+    /**
+     * Changes the cluster config by compare-and-set in the meta group, starting again from the new
+     * config when another node changed it meanwhile; returns once this node applied the change.
+     */
+    private Versioned<ClusterConfig> change(UnaryOperator<ClusterConfig> change) {
         long deadline = System.nanoTime() + CHANGE_DEADLINE.toNanos();
         while (true) {
             try {
@@ -235,8 +293,7 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                 ClusterConfig current = document.value() == null ? ClusterConfig.empty()
                         : ConfigFiles.JSON.readValue(new String(document.value(), StandardCharsets.UTF_8),
                                 ClusterConfig.class);
-                TargetConfig targets = check.apply(change.apply(current.targets()));
-                ClusterConfig next = new ClusterConfig(targets, place(current.volumes(), targets));
+                ClusterConfig next = change.apply(current);
                 growReplicas(current.volumes(), next.volumes(), deadline);
                 byte[] value = ConfigFiles.JSON.writeValueAsString(next).getBytes(StandardCharsets.UTF_8);
                 long version = MetaStateMachine.version(raft.write(metaGroup,
@@ -249,7 +306,7 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                     Thread.sleep(5);
                     remaining(deadline);
                 }
-                return new TargetStore.Versioned(targets, version);
+                return new Versioned<>(next, version);
             } catch (ExecutionException e) {
                 throw new ConfigException("the cluster could not store the change: " + e.getCause().getMessage());
             } catch (TimeoutException e) {
@@ -313,7 +370,7 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
 
     /** replicationFactor members, starting at a place the name decides, so volumes spread over the nodes. */
     private List<String> chooseReplicas(String volume) {
-        List<RaftMember> members = options.members();
+        List<RaftMember> members = members();
         int count = Math.min(Math.max(1, options.replicationFactor()), members.size());
         int start = Math.floorMod(volume.hashCode(), members.size());
         List<String> chosen = new ArrayList<>(count);
@@ -421,6 +478,274 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         }
     }
 
+    // ---------------------------------------------------------------- membership and recovery
+
+    /** How long a membership change may take (a new member catching up on the meta log, say). */
+    static final Duration MEMBERSHIP_DEADLINE = Duration.ofSeconds(60);
+
+    /**
+     * Adds a node to the cluster's meta group (through its leader): it then applies the cluster
+     * config and serves the targets; volumes get replicas on it by {@link #rebuild}. The node must
+     * run already, started with a config naming the cluster (and itself among the members).
+     */
+    public List<String> addMember(RaftMember added) {
+        if (members().stream().anyMatch(m -> m.name().equals(added.name()))) {
+            throw new ConfigException("node " + added.name() + " is already a member of the cluster");
+        }
+        requireReachable(added.name(), added.raftAddress());
+        List<RaftMember> next = new ArrayList<>(members());
+        next.add(added);
+        return changeMetaMembers(next);
+    }
+
+    /** Removes a node from the meta group, once no volume has a replica on it. */
+    public List<String> removeMember(String name) {
+        if (members().stream().noneMatch(m -> m.name().equals(name))) {
+            throw new ConfigException("node " + name + " is not a member of the cluster (members: "
+                    + members().stream().map(RaftMember::name).toList() + ")");
+        }
+        List<String> holding = config.value().volumes().entrySet().stream()
+                .filter(v -> v.getValue().replicas().contains(name)).map(Map.Entry::getKey).toList();
+        if (!holding.isEmpty()) {
+            throw new ConfigException("node " + name + " still holds replicas of " + holding
+                    + ": rebuild them elsewhere first");
+        }
+        return changeMetaMembers(members().stream().filter(m -> !m.name().equals(name)).toList());
+    }
+
+    private List<String> changeMetaMembers(List<RaftMember> next) {
+        try {
+            raft.changeMembers(RaftGroups.group(metaGroup.getGroupId(), members()), next, MEMBERSHIP_DEADLINE);
+        } catch (IOException e) {
+            throw new ConfigException("the cluster's members could not be changed: " + e.getMessage());
+        }
+        return next.stream().map(RaftMember::name).toList();
+    }
+
+    private static void requireReachable(String name, java.net.InetSocketAddress raftAddress) {
+        try (java.net.Socket socket = new java.net.Socket()) {
+            socket.connect(raftAddress, 2000);
+        } catch (IOException e) {
+            throw new ConfigException("node " + name + " does not answer on its Raft address "
+                    + raftAddress.getHostString() + ":" + raftAddress.getPort() + " (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * Builds a replica of {@code volume} on this node, replacing the one on {@code replacing} (or
+     * adding one when null), in the background: the data copied from the leader at no more than
+     * {@code bytesPerSecond} (0: unlimited), then this node placed, joined, and made a member of the
+     * volume's group in {@code replacing}'s stead. Refused, with nothing changed, for an unknown
+     * volume or node or when this node holds a replica already. Goes on after a restart of this
+     * node (from where the copy stood) or of the leader (another replica answers).
+     */
+    public Map<String, Object> rebuild(String volume, String replacing, long bytesPerSecond) {
+        Rebuild running = rebuilds.get(volume);
+        if (running != null && running.underWay() && java.util.Objects.equals(running.replacing(), replacing)) {
+            return running.status(); // asked again (the caller lost track, this node restarted): the same rebuild
+        }
+        ClusterConfig.Placement placement = config.value().volumes().get(volume);
+        if (placement == null) {
+            throw new ConfigException("no volume " + volume + " (volumes: " + config.value().volumes().keySet() + ")");
+        }
+        if (placement.replicas().contains(self.name())) {
+            throw new ConfigException("node " + self.name() + " already holds a replica of " + volume);
+        }
+        if (replacing != null && !placement.replicas().contains(replacing)) {
+            throw new ConfigException("node " + replacing + " holds no replica of " + volume + " (replicas: "
+                    + placement.replicas() + ")");
+        }
+        Rebuild rebuild = new Rebuild(volume, replacing, bytesPerSecond, null);
+        if (rebuilds.putIfAbsent(volume, rebuild) != null) {
+            throw new ConfigException("volume " + volume + " is being rebuilt here already");
+        }
+        rebuild.save(rebuildFile(volume));
+        rebuilder.execute(() -> runRebuild(rebuild));
+        return rebuild.status();
+    }
+
+    private Path rebuildFile(String volume) {
+        return storage.directory().resolve("rebuild").resolve(volume + ".json");
+    }
+
+    /** Rebuilds this node was doing when it stopped: they go on. */
+    private void resumeRebuilds() {
+        java.io.File[] files = storage.directory().resolve("rebuild").toFile().listFiles((dir, f) -> f.endsWith(".json"));
+        for (java.io.File file : files == null ? new java.io.File[0] : files) {
+            Rebuild rebuild = ConfigFiles.read(file.toPath(), Rebuild.Saved.class).resume();
+            rebuilds.put(rebuild.volume(), rebuild);
+            log.info("resuming the rebuild of volume {} here", rebuild.volume());
+            rebuilder.execute(() -> runRebuild(rebuild));
+        }
+    }
+
+    private void runRebuild(Rebuild rebuild) {
+        String volume = rebuild.volume();
+        RaftGroupId id = RaftGroups.volume(volume);
+        Path file = rebuildFile(volume);
+        boolean placed = false;
+        try {
+            while (config.version() == 0) { // resumed at start: the meta log is still replaying
+                Thread.sleep(100);
+            }
+            ClusterConfig.Placement placement = config.value().volumes().get(volume);
+            placed = placement != null && placement.replicas().contains(self.name());
+            if (!placed) {
+                if (storage.volume(volume) == null) {
+                    storage.create(volume, placement.sizeBytes() / placement.blockSize(), placement.blockSize(),
+                            placement.backingStore() == null ? null : Path.of(placement.backingStore()));
+                }
+                io.raftlun.replication.ReplicaRebuild copy = new io.raftlun.replication.ReplicaRebuild(
+                        storage.store(volume), (group, query) -> raft.readRemote(volumeGroup(volume, placement), query),
+                        id, rebuild.bytesPerSecond(), rebuild.position(), position -> {
+                            rebuild.copied(position);
+                            rebuild.save(file);
+                        });
+                rebuild.copying(copy);
+                copy.run();
+                rebuild.phase("joining");
+                // The replica joins knowing the group without itself (so it waits for the leader instead of
+                // standing for election), starting after the copied index; then it is placed here.
+                ensureReplica(volume, placement);
+                raft.join(RaftGroup.valueOf(id));
+                change(current -> current.withReplicas(volume,
+                        replicasAfter(current.volumes().get(volume), rebuild.replacing())));
+                placed = true;
+            }
+            ClusterConfig.Placement now = config.value().volumes().get(volume);
+            List<String> old = new ArrayList<>(now.replicas());
+            old.remove(self.name());
+            if (rebuild.replacing() != null && !old.contains(rebuild.replacing())) {
+                old.add(rebuild.replacing());
+            }
+            raft.changeMembers(RaftGroups.group(id, old.stream().map(this::member).toList()),
+                    now.replicas().stream().map(this::member).toList(), MEMBERSHIP_DEADLINE);
+            rebuild.phase("done");
+            java.nio.file.Files.deleteIfExists(file);
+            log.info("volume {} rebuilt here{}", volume, rebuild.replacing() == null ? ""
+                    : " in place of " + rebuild.replacing());
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+                return; // stopping: the saved rebuild goes on at the next start
+            }
+            String problem = e instanceof ExecutionException && e.getCause() != null ? e.getCause().toString()
+                    : e.toString();
+            log.error("rebuilding volume {} here failed: {}", volume, problem);
+            rebuild.failed(problem);
+            try {
+                java.nio.file.Files.deleteIfExists(file);
+                if (!placed && storage.volume(volume) != null) {
+                    storage.delete(volume); // nothing of it was placed: leave nothing behind
+                }
+            } catch (IOException | RuntimeException cleanup) {
+                log.warn("cleaning up after the failed rebuild of {}: {}", volume, cleanup.toString());
+            }
+        }
+    }
+
+    private List<String> replicasAfter(ClusterConfig.Placement placement, String replacing) {
+        List<String> next = new ArrayList<>(placement.replicas());
+        if (next.contains(self.name())) {
+            return next;
+        }
+        int at = replacing == null ? -1 : next.indexOf(replacing);
+        if (at >= 0) {
+            next.set(at, self.name());
+        } else {
+            next.add(self.name());
+        }
+        return next;
+    }
+
+    /** The rebuilds this node runs or ran since it started, by volume. */
+    public Map<String, Rebuild> rebuilds() {
+        return rebuilds;
+    }
+
+    /**
+     * Disaster recovery, when the majority of {@code volume}'s replicas is lost for good: makes this
+     * node's replica the volume's only member, recovering to the last entry of its log. Refused
+     * when the group has a leader (its majority is reachable) or this node holds no replica. If the
+     * meta group has lost its majority too, it is recovered the same way. Takes effect when the
+     * node restarts; then this node is placed as the volume's only replica.
+     */
+    public Map<String, Object> recover(String volume) {
+        ClusterConfig.Placement placement = config.value().volumes().get(volume);
+        if (placement == null) {
+            throw new ConfigException("no volume " + volume + " (volumes: " + config.value().volumes().keySet() + ")");
+        }
+        RaftGroupId id = RaftGroups.volume(volume);
+        if (!placement.replicas().contains(self.name()) || !raft.hasGroup(id)) {
+            throw new ConfigException("node " + self.name() + " holds no replica of " + volume + " (replicas: "
+                    + placement.replicas() + ")");
+        }
+        // Lost means leaderless for a while: just after the loss a replica may still name the old
+        // leader (a follower until its election timeout, a leader until it misses its majority).
+        long window = 2 * options.electionTimeout().toNanos() * 5 / 4;
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        long volumeLeaderless = -1;
+        long metaLeaderless = -1;
+        while (true) {
+            long now = System.nanoTime();
+            java.util.Optional<String> leader = raft.leader(id);
+            volumeLeaderless = leader.isPresent() ? -1 : volumeLeaderless < 0 ? now : volumeLeaderless;
+            metaLeaderless = hasMetaLeader() ? -1 : metaLeaderless < 0 ? now : metaLeaderless;
+            boolean metaSettled = metaLeaderless < 0 || now - metaLeaderless > window;
+            if (volumeLeaderless >= 0 && now - volumeLeaderless > window && metaSettled) {
+                break;
+            }
+            if (now > deadline) {
+                throw new ConfigException("volume " + volume + " has a leader (" + leader.orElse("being elected")
+                        + "): a majority of its replicas is reachable; nothing changed");
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ConfigException("interrupted");
+            }
+        }
+        boolean metaLost = metaLeaderless >= 0;
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("volume", volume);
+        try {
+            answer.put("recoveredIndex", raft.forceSoleMember(id));
+            if (metaLost) {
+                answer.put("metaRecoveredIndex", raft.forceSoleMember(metaGroup.getGroupId()));
+            }
+        } catch (IOException e) {
+            throw new ConfigException("cannot recover " + volume + ": " + e.getMessage());
+        }
+        Path file = storage.directory().resolve("recovered").resolve(volume);
+        try {
+            java.nio.file.Files.createDirectories(file.getParent());
+            java.nio.file.Files.writeString(file, self.name() + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        answer.put("restartRequired", true);
+        return answer;
+    }
+
+    /** After a recovery and restart: this node becomes the recovered volumes' only replica in the placement. */
+    private void placeRecovered() {
+        java.io.File[] files = storage.directory().resolve("recovered").toFile().listFiles();
+        for (java.io.File file : files == null ? new java.io.File[0] : files) {
+            String volume = file.getName();
+            try {
+                change(current -> current.volumes().containsKey(volume)
+                        ? current.withReplicas(volume, List.of(self.name())) : current);
+                java.nio.file.Files.delete(file.toPath());
+                log.warn("volume {} recovered: its only replica is on this node now", volume);
+            } catch (IOException | RuntimeException e) {
+                log.warn("placing recovered volume {} here failed ({}); retrying", volume, e.toString());
+                reconciler.execute(this::placeRecovered);
+                return;
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- status
 
     /** Every group of the cluster by the name status and metrics give it: "meta", or its volume's name. */
@@ -480,7 +805,7 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         status.put("cluster", options.id());
         status.put("metaLeader", raft.leader(metaGroup.getGroupId()).orElse(null));
         status.put("metaTerm", term(metaGroup.getGroupId()));
-        status.put("members", options.members().stream().map(RaftMember::name).toList());
+        status.put("members", members().stream().map(RaftMember::name).toList());
         status.put("nodes", nodes());
         List<Map<String, Object>> volumes = new ArrayList<>();
         for (Map.Entry<String, ClusterConfig.Placement> volume : config.value().volumes().entrySet()) {
@@ -496,9 +821,11 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
                     v.put("term", division.getInfo().getCurrentTerm());
                     v.put("commitIndex", division.getRaftLog().getLastCommittedIndex());
                     v.put("appliedIndex", division.getInfo().getLastAppliedIndex());
+                    v.put("members", division.getGroup().getPeers().stream().map(p -> p.getId().toString()).toList());
                     if (division.getInfo().isLeader()) {
                         List<RaftNode.Follower> followers = raft.followers(group);
-                        Map<String, Long> lag = new TreeMap<>();
+                        Map<String, Long> lag = new TreeMap<>(); // entries each member's commit index is behind the leader's
+                        lag.put(self.name(), 0L);
                         followers.forEach(f -> lag.put(f.name(), f.lag()));
                         v.put("lag", lag);
                         v.put("down", followers.stream().filter(f -> !f.up()).map(RaftNode.Follower::name).toList());
@@ -513,12 +840,14 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
             volumes.add(v);
         }
         status.put("volumes", volumes);
+        status.put("rebuilds", rebuilds.values().stream().map(Rebuild::status).toList());
         return status;
     }
 
     @Override
     public void close() {
         reconciler.shutdownNow();
+        rebuilder.shutdownNow();
         if (raft != null) {
             raft.close();
         }

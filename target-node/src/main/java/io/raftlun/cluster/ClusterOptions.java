@@ -16,9 +16,13 @@ import java.util.stream.IntStream;
  * @param electionTimeout   Raft's shortest election timeout
  * @param floatingPortal    the service address the cluster's leader holds for single-path
  *                          initiators, or null for none (see {@link FloatingPortal})
+ * @param joining           this node joins a running cluster: it waits, without standing for
+ *                          election, until the cluster's leader adds it to the meta group
+ *                          (a node outside the group's configuration that asked for votes would
+ *                          be told to shut its replica of the group down)
  */
 public record ClusterOptions(String id, List<RaftMember> members, int replicationFactor, Duration electionTimeout,
-                             FloatingPortal.Address floatingPortal) {
+                             FloatingPortal.Address floatingPortal, boolean joining) {
 
     public static final int DEFAULT_REPLICATION_FACTOR = 3;
 
@@ -27,7 +31,12 @@ public record ClusterOptions(String id, List<RaftMember> members, int replicatio
     }
 
     public ClusterOptions(String id, List<RaftMember> members, int replicationFactor, Duration electionTimeout) {
-        this(id, members, replicationFactor, electionTimeout, null);
+        this(id, members, replicationFactor, electionTimeout, null, false);
+    }
+
+    public ClusterOptions(String id, List<RaftMember> members, int replicationFactor, Duration electionTimeout,
+                          FloatingPortal.Address floatingPortal) {
+        this(id, members, replicationFactor, electionTimeout, floatingPortal, false);
     }
 
     /**

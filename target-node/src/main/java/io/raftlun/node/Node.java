@@ -93,6 +93,7 @@ public final class Node implements AutoCloseable {
                 cluster = ClusterNode.start(options.cluster(), options.name(), storage);
                 opened.add(0, cluster);
                 metrics.beforeScrape(new RaftMetrics(metrics.registry(), cluster)::refresh);
+                metrics.beforeScrape(new io.raftlun.metrics.RebuildMetrics(metrics.registry(), cluster)::refresh);
                 ClusterNode members = cluster;
                 catalog = new TargetCatalog(cluster, () -> portals(members, bound[0], options),
                         options.cluster().portGroups(), tag, volumeMetrics);
@@ -180,6 +181,7 @@ public final class Node implements AutoCloseable {
                         "handedOver", cluster.drain(DRAIN_TIMEOUT)))));
         admin.route("POST", VOLUMES_API, request -> volumeCheck(request, true));
         admin.route("GET", VOLUMES_API, request -> volumeCheck(request, false));
+        membershipRoutes();
     }
 
     static final String VOLUMES_API = "/api/volumes/";
@@ -331,6 +333,48 @@ public final class Node implements AutoCloseable {
             checks.put(kind + "/" + volume, check);
         }
         return check;
+    }
+
+    /**
+     * Membership and recovery: add or remove a node (on any node), rebuild a volume's replica on
+     * this node, and, as a last resort, recover a volume from this node's replica alone. Refusals
+     * are one line (409) and change nothing.
+     */
+    private void membershipRoutes() {
+        admin.route("POST", "/api/members/add", request -> inCluster(() -> Map.of("members",
+                cluster.addMember(io.raftlun.consensus.RaftMember.parse(required(request, "name"),
+                        required(request, "raft"))))));
+        admin.route("POST", "/api/members/remove", request -> inCluster(() -> Map.of("members",
+                cluster.removeMember(required(request, "name")))));
+        admin.route("POST", "/api/rebuild", request -> inCluster(() -> cluster.rebuild(required(request, "volume"),
+                request.query().get("replace"), Long.parseLong(request.query().getOrDefault("rate", "0")))));
+        admin.route("GET", "/api/rebuilds", request -> inCluster(() -> Map.of("rebuilds",
+                cluster.rebuilds().values().stream().map(io.raftlun.cluster.Rebuild::status).toList())));
+        admin.route("POST", "/api/recover", request -> inCluster(() -> {
+            if (!"yes-i-understand-unreplicated-writes-may-be-lost".equals(request.query().get("confirm"))) {
+                throw new AdminServer.ApiException(400, "recovering a volume from one replica needs the confirmation");
+            }
+            return cluster.recover(required(request, "volume"));
+        }));
+    }
+
+    private AdminServer.Response inCluster(java.util.function.Supplier<Map<String, Object>> call) {
+        if (cluster == null) {
+            throw new AdminServer.ApiException(409, "node " + options.name() + " is not in a cluster");
+        }
+        try {
+            return AdminServer.Response.ok(ConfigFiles.JSON.writeValueAsString(call.get()));
+        } catch (io.raftlun.target.ConfigException | IllegalArgumentException e) {
+            throw new AdminServer.ApiException(409, e.getMessage());
+        }
+    }
+
+    private static String required(AdminServer.Request request, String parameter) {
+        String value = request.query().get(parameter);
+        if (value == null || value.isBlank()) {
+            throw new AdminServer.ApiException(400, "missing parameter " + parameter);
+        }
+        return value;
     }
 
     /** What {@code /api/status} reports: enough for {@code raftlun cluster status}. */
