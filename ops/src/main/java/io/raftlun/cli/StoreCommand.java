@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -38,6 +39,13 @@ public final class StoreCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.out);
+    }
+
+    /** The --data-dir every store command takes. */
+    static final class DataDir {
+        @Option(names = "--data-dir", paramLabel = "DIR", required = true,
+                description = "The (stopped) node's data directory.")
+        Path path;
     }
 
     /** The stores of a stopped node's data directory; refuses a missing one and one a running node holds. */
@@ -109,8 +117,8 @@ public final class StoreCommand implements Runnable {
                 "highest log index of any write applied, and the block map's chunk entries."},
             footer = {"", "Exit status: 0, or 1 if the directory is missing or in use by a running node."})
     static final class Inspect implements Callable<Integer> {
-        @Option(names = "--data-dir", paramLabel = "DIR", required = true, description = "The node's data directory.")
-        Path dataDir;
+        @Mixin
+        DataDir dataDir;
 
         @Option(names = {"-o", "--output"}, description = "text (default) or json.")
         String output = "text";
@@ -121,7 +129,7 @@ public final class StoreCommand implements Runnable {
                 throw new IllegalArgumentException("--output must be text or json, not " + output);
             }
             List<Map<String, Object>> volumes = new ArrayList<>();
-            try (NodeStorage storage = openStopped(dataDir)) {
+            try (NodeStorage storage = openStopped(dataDir.path)) {
                 for (VolumeRecord record : storage.volumes()) {
                     BlockStore store = storage.store(record.name());
                     BlockStore.MapStats stats = store.mapStats();
@@ -141,11 +149,11 @@ public final class StoreCommand implements Runnable {
                 }
             }
             if (output.equals("json")) {
-                System.out.println(ConfigFiles.JSON.writeValueAsString(Map.of("dataDir", dataDir.toString(),
+                System.out.println(ConfigFiles.JSON.writeValueAsString(Map.of("dataDir", dataDir.path.toString(),
                         "volumes", volumes)));
                 return 0;
             }
-            System.out.println("data directory " + dataDir + ": " + volumes.size() + " volume(s)");
+            System.out.println("data directory " + dataDir.path + ": " + volumes.size() + " volume(s)");
             for (Map<String, Object> v : volumes) {
                 long index = (Long) v.get("checkpointIndex");
                 System.out.printf("  %s: %s in %s-byte blocks, %s allocated, %s %s%n", v.get("volume"),
@@ -168,8 +176,8 @@ public final class StoreCommand implements Runnable {
                 "another replica). The image is the volume as this replica last applied it."},
             footer = {"", "Exit status: 0, or 1 (and no image left behind) on any failure."})
     static final class Export implements Callable<Integer> {
-        @Option(names = "--data-dir", paramLabel = "DIR", required = true, description = "The node's data directory.")
-        Path dataDir;
+        @Mixin
+        DataDir dataDir;
 
         @Parameters(index = "0", paramLabel = "VOLUME", description = "The volume to export.")
         String volume;
@@ -182,9 +190,9 @@ public final class StoreCommand implements Runnable {
             if (Files.exists(image)) {
                 throw new IllegalArgumentException(image + " exists already: give a new file");
             }
-            try (NodeStorage storage = openStopped(dataDir)) {
+            try (NodeStorage storage = openStopped(dataDir.path)) {
                 if (storage.volume(volume) == null) {
-                    throw new IllegalArgumentException("no volume " + volume + " in " + dataDir + " (volumes: "
+                    throw new IllegalArgumentException("no volume " + volume + " in " + dataDir.path + " (volumes: "
                             + storage.volumes().stream().map(VolumeRecord::name).toList() + ")");
                 }
                 BlockStore store = storage.store(volume);
@@ -234,12 +242,12 @@ public final class StoreCommand implements Runnable {
                 "",
                 "Only a node outside a cluster (RF 1): a cluster's volumes belong to Raft groups the",
                 "cluster's config places, which a single data directory cannot make. To serve the",
-                "volume, name it in a LUN of the node's targets.json."},
+                "volume, name it in a LUN of the node's targets.json. The data directory must exist; it",
+                "may be new and empty."},
             footer = {"", "Exit status: 0, or 1 (and nothing created) on any failure."})
     static final class Import implements Callable<Integer> {
-        @Option(names = "--data-dir", paramLabel = "DIR", required = true,
-                description = "The lone node's data directory (it must exist; it may be new and empty).")
-        Path dataDir;
+        @Mixin
+        DataDir dataDir;
 
         @Option(names = "--block-size", description = "Block size of the new volume: 512 (default) or 4096.")
         int blockSize = 512;
@@ -252,11 +260,12 @@ public final class StoreCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!Files.isDirectory(dataDir)) {
-                throw new IllegalArgumentException("no data directory " + dataDir);
+            Path dir = dataDir.path;
+            if (!Files.isDirectory(dir)) {
+                throw new IllegalArgumentException("no data directory " + dir);
             }
-            if (Files.exists(dataDir.resolve("raft"))) {
-                throw new IllegalArgumentException(dataDir + " belongs to a cluster node: an imported volume would"
+            if (Files.exists(dir.resolve("raft"))) {
+                throw new IllegalArgumentException(dir + " belongs to a cluster node: an imported volume would"
                         + " have no Raft group; import into a lone node's data directory");
             }
             if (!Files.isRegularFile(image)) {
@@ -270,16 +279,16 @@ public final class StoreCommand implements Runnable {
                 throw new IllegalArgumentException(image + " holds " + size + " bytes, not a (non-zero) multiple of"
                         + " the " + blockSize + "-byte block size");
             }
-            try (NodeStorage storage = NodeStorage.open(dataDir)) {
+            try (NodeStorage storage = NodeStorage.open(dir)) {
                 if (storage.volume(volume) != null) {
-                    throw new IllegalArgumentException("volume " + volume + " exists already in " + dataDir);
+                    throw new IllegalArgumentException("volume " + volume + " exists already in " + dir);
                 }
                 storage.create(volume, size / blockSize, blockSize, null);
                 try {
                     String hex = copyIn(storage.store(volume), size);
                     BlockStore store = storage.store(volume);
                     System.out.printf("imported %s (%s) as volume %s in %s, %s allocated%n", image, Sizes.format(size),
-                            volume, dataDir, Sizes.format(store.allocatedBlocks() * blockSize));
+                            volume, dir, Sizes.format(store.allocatedBlocks() * blockSize));
                     System.out.println(hex + "  " + image);
                 } catch (RuntimeException | IOException e) {
                     storage.delete(volume);
