@@ -27,9 +27,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code raftlun store}: offline tools that open a stopped node's block store directly. */
 @Command(name = "store", mixinStandardHelpOptions = true,
-        description = {"Offline tools for a STOPPED node's block store (its data directory).", "",
-            "They open the data file(s) and the RocksDB block map directly, so the node must not run:",
-            "its lock on the data directory makes them refuse while it does."},
+        description = {"Offline tools for a STOPPED node's block store (its data directory).",
+                "",
+                "They open the data file(s) and the RocksDB block map directly, so the node",
+                "must not run: its lock on the data directory makes them refuse while it does."},
         subcommands = {StoreCommand.Inspect.class, StoreCommand.Export.class, StoreCommand.Import.class})
 public final class StoreCommand implements Runnable {
 
@@ -112,10 +113,13 @@ public final class StoreCommand implements Runnable {
     }
 
     @Command(name = "inspect", mixinStandardHelpOptions = true,
-            description = {"Shows the volumes of a stopped node's data directory: size, block size, where the",
-                "blocks are, allocated bytes, the checkpoint (the applied index last made durable), the",
-                "highest log index of any write applied, and the block map's chunk entries."},
-            footer = {"", "Exit status: 0, or 1 if the directory is missing or in use by a running node."})
+            description = {"Shows the volumes of a stopped node's data directory.",
+                "",
+                "For each: size, block size, where the blocks are, allocated bytes, the",
+                "checkpoint (the applied index last made durable), the highest log index of any",
+                "write applied, and the block map's chunk entries."},
+            footer = {"",
+                "Exit status: 0, or 1 if the directory is missing or in use by a running node."})
     static final class Inspect implements Callable<Integer> {
         @Mixin
         DataDir dataDir;
@@ -158,7 +162,8 @@ public final class StoreCommand implements Runnable {
                 long index = (Long) v.get("checkpointIndex");
                 System.out.printf("  %s: %s in %s-byte blocks, %s allocated, %s %s%n", v.get("volume"),
                         Sizes.format((Long) v.get("sizeBytes")), v.get("blockSize"),
-                        Sizes.format((Long) v.get("allocatedBytes")), (Boolean) v.get("device") ? "device" : "data file",
+                        Sizes.format((Long) v.get("allocatedBytes")),
+                        (Boolean) v.get("device") ? "device" : "data file",
                         v.get("data"));
                 System.out.printf("      checkpoint at log index %s, highest write index %s; block map: %s chunk "
                                 + "entries (%s empty), %s blocks each%n", index < 0 ? "none" : index,
@@ -170,11 +175,14 @@ public final class StoreCommand implements Runnable {
     }
 
     @Command(name = "export", mixinStandardHelpOptions = true,
-            description = {"Writes a volume of a stopped node to a raw image file (sparse where the volume is",
-                "unallocated) and prints its SHA-256. Every block is checked against its CRC32C: a",
-                "corrupt block stops the export (scrub the volume in its cluster first, or export",
-                "another replica). The image is the volume as this replica last applied it."},
-            footer = {"", "Exit status: 0, or 1 (and no image left behind) on any failure."})
+            description = {"Writes a volume of a stopped node to a raw image, with its SHA-256.",
+                "",
+                "The image is sparse where the volume is unallocated. Every block is checked",
+                "against its CRC32C: a corrupt block stops the export (scrub the volume in its",
+                "cluster first, or export another replica). The image is the volume as this",
+                "replica last applied it."},
+            footer = {"",
+                "Exit status: 0, or 1 (and no image left behind) on any failure."})
     static final class Export implements Callable<Integer> {
         @Mixin
         DataDir dataDir;
@@ -199,7 +207,8 @@ public final class StoreCommand implements Runnable {
                 long size = store.blockCount() * store.blockSize();
                 MessageDigest sha = sha256();
                 Progress progress = new Progress("export " + volume, size, true);
-                try (FileChannel out = FileChannel.open(image, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                try (FileChannel out = FileChannel.open(image, StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE)) {
                     int stepBlocks = STEP_BYTES / store.blockSize();
                     for (long lba = 0; lba < store.blockCount(); lba += stepBlocks) {
                         int blocks = (int) Math.min(stepBlocks, store.blockCount() - lba);
@@ -237,14 +246,16 @@ public final class StoreCommand implements Runnable {
     }
 
     @Command(name = "import", mixinStandardHelpOptions = true,
-            description = {"Creates a new volume in a stopped lone node's data directory from a raw image and",
-                "prints the image's SHA-256. All-zero blocks stay unallocated (thin).",
+            description = {"Creates a new volume of a stopped lone node from a raw image.",
                 "",
-                "Only a node outside a cluster (RF 1): a cluster's volumes belong to Raft groups the",
-                "cluster's config places, which a single data directory cannot make. To serve the",
-                "volume, name it in a LUN of the node's targets.json. The data directory must exist; it",
-                "may be new and empty."},
-            footer = {"", "Exit status: 0, or 1 (and nothing created) on any failure."})
+                "Prints the image's SHA-256. All-zero blocks stay unallocated (thin).",
+                "",
+                "Only a node outside a cluster (RF 1): a cluster's volumes belong to Raft",
+                "groups the cluster's config places, which a single data directory cannot make.",
+                "To serve the volume, name it in a LUN of the node's targets.json. The data",
+                "directory must exist; it may be new and empty."},
+            footer = {"",
+                "Exit status: 0, or 1 (and nothing created) on any failure."})
     static final class Import implements Callable<Integer> {
         @Mixin
         DataDir dataDir;
