@@ -21,14 +21,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code raftlun store}: offline tools that open a stopped node's block store directly. */
 @Command(name = "store", mixinStandardHelpOptions = true,
-        description = {"Offline tools for a STOPPED node's block store (its data directory).", "",
-            "They open the data file(s) and the RocksDB block map directly, so the node must not run:",
-            "its lock on the data directory makes them refuse while it does."},
+        description = {"Offline tools for a STOPPED node's block store (its data directory).",
+                "",
+                "They open the data file(s) and the RocksDB block map directly, so the node",
+                "must not run: its lock on the data directory makes them refuse while it does."},
         subcommands = {StoreCommand.Inspect.class, StoreCommand.Export.class, StoreCommand.Import.class})
 public final class StoreCommand implements Runnable {
 
@@ -38,6 +40,13 @@ public final class StoreCommand implements Runnable {
     @Override
     public void run() {
         new picocli.CommandLine(this).usage(System.out);
+    }
+
+    /** The --data-dir every store command takes. */
+    static final class DataDir {
+        @Option(names = "--data-dir", paramLabel = "DIR", required = true,
+                description = "The (stopped) node's data directory.")
+        Path path;
     }
 
     /** The stores of a stopped node's data directory; refuses a missing one and one a running node holds. */
@@ -104,13 +113,16 @@ public final class StoreCommand implements Runnable {
     }
 
     @Command(name = "inspect", mixinStandardHelpOptions = true,
-            description = {"Shows the volumes of a stopped node's data directory: size, block size, where the",
-                "blocks are, allocated bytes, the checkpoint (the applied index last made durable), the",
-                "highest log index of any write applied, and the block map's chunk entries."},
-            footer = {"", "Exit status: 0, or 1 if the directory is missing or in use by a running node."})
+            description = {"Shows the volumes of a stopped node's data directory.",
+                "",
+                "For each: size, block size, where the blocks are, allocated bytes, the",
+                "checkpoint (the applied index last made durable), the highest log index of any",
+                "write applied, and the block map's chunk entries."},
+            footer = {"",
+                "Exit status: 0, or 1 if the directory is missing or in use by a running node."})
     static final class Inspect implements Callable<Integer> {
-        @Option(names = "--data-dir", paramLabel = "DIR", required = true, description = "The node's data directory.")
-        Path dataDir;
+        @Mixin
+        DataDir dataDir;
 
         @Option(names = {"-o", "--output"}, description = "text (default) or json.")
         String output = "text";
@@ -121,7 +133,7 @@ public final class StoreCommand implements Runnable {
                 throw new IllegalArgumentException("--output must be text or json, not " + output);
             }
             List<Map<String, Object>> volumes = new ArrayList<>();
-            try (NodeStorage storage = openStopped(dataDir)) {
+            try (NodeStorage storage = openStopped(dataDir.path)) {
                 for (VolumeRecord record : storage.volumes()) {
                     BlockStore store = storage.store(record.name());
                     BlockStore.MapStats stats = store.mapStats();
@@ -141,16 +153,17 @@ public final class StoreCommand implements Runnable {
                 }
             }
             if (output.equals("json")) {
-                System.out.println(ConfigFiles.JSON.writeValueAsString(Map.of("dataDir", dataDir.toString(),
+                System.out.println(ConfigFiles.JSON.writeValueAsString(Map.of("dataDir", dataDir.path.toString(),
                         "volumes", volumes)));
                 return 0;
             }
-            System.out.println("data directory " + dataDir + ": " + volumes.size() + " volume(s)");
+            System.out.println("data directory " + dataDir.path + ": " + volumes.size() + " volume(s)");
             for (Map<String, Object> v : volumes) {
                 long index = (Long) v.get("checkpointIndex");
                 System.out.printf("  %s: %s in %s-byte blocks, %s allocated, %s %s%n", v.get("volume"),
                         Sizes.format((Long) v.get("sizeBytes")), v.get("blockSize"),
-                        Sizes.format((Long) v.get("allocatedBytes")), (Boolean) v.get("device") ? "device" : "data file",
+                        Sizes.format((Long) v.get("allocatedBytes")),
+                        (Boolean) v.get("device") ? "device" : "data file",
                         v.get("data"));
                 System.out.printf("      checkpoint at log index %s, highest write index %s; block map: %s chunk "
                                 + "entries (%s empty), %s blocks each%n", index < 0 ? "none" : index,
@@ -162,14 +175,17 @@ public final class StoreCommand implements Runnable {
     }
 
     @Command(name = "export", mixinStandardHelpOptions = true,
-            description = {"Writes a volume of a stopped node to a raw image file (sparse where the volume is",
-                "unallocated) and prints its SHA-256. Every block is checked against its CRC32C: a",
-                "corrupt block stops the export (scrub the volume in its cluster first, or export",
-                "another replica). The image is the volume as this replica last applied it."},
-            footer = {"", "Exit status: 0, or 1 (and no image left behind) on any failure."})
+            description = {"Writes a volume of a stopped node to a raw image, with its SHA-256.",
+                "",
+                "The image is sparse where the volume is unallocated. Every block is checked",
+                "against its CRC32C: a corrupt block stops the export (scrub the volume in its",
+                "cluster first, or export another replica). The image is the volume as this",
+                "replica last applied it."},
+            footer = {"",
+                "Exit status: 0, or 1 (and no image left behind) on any failure."})
     static final class Export implements Callable<Integer> {
-        @Option(names = "--data-dir", paramLabel = "DIR", required = true, description = "The node's data directory.")
-        Path dataDir;
+        @Mixin
+        DataDir dataDir;
 
         @Parameters(index = "0", paramLabel = "VOLUME", description = "The volume to export.")
         String volume;
@@ -182,16 +198,17 @@ public final class StoreCommand implements Runnable {
             if (Files.exists(image)) {
                 throw new IllegalArgumentException(image + " exists already: give a new file");
             }
-            try (NodeStorage storage = openStopped(dataDir)) {
+            try (NodeStorage storage = openStopped(dataDir.path)) {
                 if (storage.volume(volume) == null) {
-                    throw new IllegalArgumentException("no volume " + volume + " in " + dataDir + " (volumes: "
+                    throw new IllegalArgumentException("no volume " + volume + " in " + dataDir.path + " (volumes: "
                             + storage.volumes().stream().map(VolumeRecord::name).toList() + ")");
                 }
                 BlockStore store = storage.store(volume);
                 long size = store.blockCount() * store.blockSize();
                 MessageDigest sha = sha256();
                 Progress progress = new Progress("export " + volume, size, true);
-                try (FileChannel out = FileChannel.open(image, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                try (FileChannel out = FileChannel.open(image, StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE)) {
                     int stepBlocks = STEP_BYTES / store.blockSize();
                     for (long lba = 0; lba < store.blockCount(); lba += stepBlocks) {
                         int blocks = (int) Math.min(stepBlocks, store.blockCount() - lba);
@@ -229,17 +246,19 @@ public final class StoreCommand implements Runnable {
     }
 
     @Command(name = "import", mixinStandardHelpOptions = true,
-            description = {"Creates a new volume in a stopped lone node's data directory from a raw image and",
-                "prints the image's SHA-256. All-zero blocks stay unallocated (thin).",
+            description = {"Creates a new volume of a stopped lone node from a raw image.",
                 "",
-                "Only a node outside a cluster (RF 1): a cluster's volumes belong to Raft groups the",
-                "cluster's config places, which a single data directory cannot make. To serve the",
-                "volume, name it in a LUN of the node's targets.json."},
-            footer = {"", "Exit status: 0, or 1 (and nothing created) on any failure."})
+                "Prints the image's SHA-256. All-zero blocks stay unallocated (thin).",
+                "",
+                "Only a node outside a cluster (RF 1): a cluster's volumes belong to Raft",
+                "groups the cluster's config places, which a single data directory cannot make.",
+                "To serve the volume, name it in a LUN of the node's targets.json. The data",
+                "directory must exist; it may be new and empty."},
+            footer = {"",
+                "Exit status: 0, or 1 (and nothing created) on any failure."})
     static final class Import implements Callable<Integer> {
-        @Option(names = "--data-dir", paramLabel = "DIR", required = true,
-                description = "The lone node's data directory (it must exist; it may be new and empty).")
-        Path dataDir;
+        @Mixin
+        DataDir dataDir;
 
         @Option(names = "--block-size", description = "Block size of the new volume: 512 (default) or 4096.")
         int blockSize = 512;
@@ -252,11 +271,12 @@ public final class StoreCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!Files.isDirectory(dataDir)) {
-                throw new IllegalArgumentException("no data directory " + dataDir);
+            Path dir = dataDir.path;
+            if (!Files.isDirectory(dir)) {
+                throw new IllegalArgumentException("no data directory " + dir);
             }
-            if (Files.exists(dataDir.resolve("raft"))) {
-                throw new IllegalArgumentException(dataDir + " belongs to a cluster node: an imported volume would"
+            if (Files.exists(dir.resolve("raft"))) {
+                throw new IllegalArgumentException(dir + " belongs to a cluster node: an imported volume would"
                         + " have no Raft group; import into a lone node's data directory");
             }
             if (!Files.isRegularFile(image)) {
@@ -270,16 +290,16 @@ public final class StoreCommand implements Runnable {
                 throw new IllegalArgumentException(image + " holds " + size + " bytes, not a (non-zero) multiple of"
                         + " the " + blockSize + "-byte block size");
             }
-            try (NodeStorage storage = NodeStorage.open(dataDir)) {
+            try (NodeStorage storage = NodeStorage.open(dir)) {
                 if (storage.volume(volume) != null) {
-                    throw new IllegalArgumentException("volume " + volume + " exists already in " + dataDir);
+                    throw new IllegalArgumentException("volume " + volume + " exists already in " + dir);
                 }
                 storage.create(volume, size / blockSize, blockSize, null);
                 try {
                     String hex = copyIn(storage.store(volume), size);
                     BlockStore store = storage.store(volume);
                     System.out.printf("imported %s (%s) as volume %s in %s, %s allocated%n", image, Sizes.format(size),
-                            volume, dataDir, Sizes.format(store.allocatedBlocks() * blockSize));
+                            volume, dir, Sizes.format(store.allocatedBlocks() * blockSize));
                     System.out.println(hex + "  " + image);
                 } catch (RuntimeException | IOException e) {
                     storage.delete(volume);

@@ -15,8 +15,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code raftlun volume}: checks of a volume's replicas, rebuilding one, recovering a volume from its last one. */
 @Command(name = "volume", mixinStandardHelpOptions = true,
-        description = {"Checks a volume's replicas (scrub, verify), rebuilds a replica on a node, or recovers a "
-                + "volume whose majority is lost, in a running cluster (found through --dir or $RAFTLUN_DIR)."},
+        description = {"Checks a volume's replicas (scrub, verify), rebuilds a replica on a node, or",
+                "recovers a volume whose majority is lost, in a running cluster (found through",
+                "--dir or $RAFTLUN_DIR)."},
         subcommands = {VolumeCommand.Scrub.class, VolumeCommand.Verify.class, RecoveryCommands.Rebuild.class,
             RecoveryCommands.Recover.class})
 public final class VolumeCommand implements Runnable {
@@ -28,7 +29,8 @@ public final class VolumeCommand implements Runnable {
 
     /** What scrub and verify share: the cluster, the rate, starting the check on a node and following it. */
     abstract static class Check implements Callable<Integer> {
-        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
+        @Option(names = "--dir", paramLabel = "DIR",
+                description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
         Path dir;
 
         @Option(names = "--rate", paramLabel = "MIB", description = "MiB/s to read (scrub) or cover (verify); "
@@ -95,11 +97,16 @@ public final class VolumeCommand implements Runnable {
     }
 
     @Command(name = "scrub", mixinStandardHelpOptions = true,
-            description = {"Reads every allocated block of every replica of the volume and checks it against",
-                "its CRC32C; a corrupt block is repaired from a replica holding a good copy of the same",
-                "write (through the volume's Raft log, so never over a newer write). Online, at --rate."},
-            footer = {"", "Exit status: 0 when no corrupt block is left; 1 if one could not be repaired, a replica",
-                "could not be checked, or the volume is unknown."})
+            description = {"Finds and repairs corrupt blocks of the volume's replicas.",
+                "",
+                "Reads every allocated block of every replica of the volume and checks it",
+                "against its CRC32C; a corrupt block is repaired from a replica holding a good",
+                "copy of the same write (through the volume's Raft log, so never over a newer",
+                "write). Online, at --rate. On a lone node its one copy is checked: corrupt",
+                "blocks are named, with nothing to repair them from."},
+            footer = {"",
+                "Exit status: 0 when no corrupt block is left; 1 if one could not be repaired,",
+                "a replica could not be checked, or the volume is unknown."})
     static final class Scrub extends Check {
         @Override
         String kind() {
@@ -109,7 +116,8 @@ public final class VolumeCommand implements Runnable {
         @Override
         String summary(Map<?, ?> report) {
             return String.format("scrub of volume %s: %s blocks (%s) checked in %s s; %s corrupt, %s repaired",
-                    volume, report.get("blocksChecked"), Sizes.format(((Number) report.get("bytesChecked")).longValue()),
+                    volume, report.get("blocksChecked"),
+                    Sizes.format(((Number) report.get("bytesChecked")).longValue()),
                     report.get("seconds"), report.get("corruptBlocks"), report.get("repairedBlocks"));
         }
 
@@ -133,10 +141,14 @@ public final class VolumeCommand implements Runnable {
     }
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
-            description = {"Compares the block maps of the volume's replicas chunk by chunk (the last log index",
-                "and the CRC32C of every allocated block), without shipping data. Online, at --rate."},
-            footer = {"", "Exit status: 0 when every replica's map agrees; 1 if they differ, a replica could not",
-                "be checked, or the volume is unknown."})
+            description = {"Compares the block maps of the volume's replicas.",
+                "",
+                "Compares the block maps of the volume's replicas chunk by chunk (the last log",
+                "index and the CRC32C of every allocated block), without shipping data. Online,",
+                "at --rate."},
+            footer = {"",
+                "Exit status: 0 when every replica's map agrees; 1 if they differ, a replica",
+                "could not be checked, or the volume is unknown."})
     static final class Verify extends Check {
         @Override
         String kind() {

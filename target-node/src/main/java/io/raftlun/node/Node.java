@@ -218,7 +218,8 @@ public final class Node implements AutoCloseable {
             check = checks.get(kind + "/" + volume);
         }
         if (check == null) {
-            throw new AdminServer.ApiException(404, start ? "no volume " + volume + " in the cluster"
+            throw new AdminServer.ApiException(404, start ? "no volume " + volume
+                    + (cluster != null ? " in the cluster" : " on node " + options.name())
                     : "no " + kind.name().toLowerCase() + " of volume " + volume + " was started through this node");
         }
         return AdminServer.Response.ok(ConfigFiles.JSON.writeValueAsString(check.report()));
