@@ -90,6 +90,18 @@ class ReplaceNodeIT {
         return (Map<?, ?>) ((List<?>) cluster.get("volumes")).get(0);
     }
 
+    /** Bytes the rebuild in {@code saved} recorded as copied (0 before it saved anything). */
+    private static long copied(Path saved) {
+        try (var files = Files.list(saved)) {
+            Path file = files.findFirst().orElse(null);
+            Map<?, ?> position = file == null ? null
+                    : (Map<?, ?>) ConfigFiles.JSON.readValue(Files.readString(file), Map.class).get("position");
+            return position == null ? 0 : ((Number) position.get("bytesDone")).longValue();
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0; // not there yet, or being written
+        }
+    }
+
     private static List<String> sorted(Object names) {
         return ((List<?>) names).stream().map(String::valueOf).sorted().toList();
     }
@@ -238,5 +250,45 @@ class ReplaceNodeIT {
         assertEquals(0, rebuilt.exitCode(), rebuilt.output());
         assertEquals(List.of("node1", "node4"), sorted(volume(clusterStatus(1)).get("replicas")));
         qemuIo(4, "read -P 0x5a 0 8M", "read -P 0x6b 24M 1M", "read -P 0x7c 30M 1M", "read -P 0x8d 40M 1M");
+    }
+
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void aRebuildGoesOnAfterTheNewNodeIsKilledAndTheLeaderRestarts() throws Exception {
+        demo();
+        qemuIo(1, "write -P 0x3e 0 24M");
+        killForGood(3);
+        assertEquals(0, raftlun("cluster", "add-node").exitCode());
+        List<String> command = new ArrayList<>(List.of("java", "-jar", System.getProperty("raftlun.jar"), "cluster",
+                "replace-node", "node3", "--with", "node4", "--rate", "2M", "--dir", dir.toString()));
+        Process replace = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try {
+            Path saved = dir.resolve("node4/data/rebuild");
+            long doneBeforeKill = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (doneBeforeKill < 2 * 1024 * 1024 && System.nanoTime() < deadline) { // a few batches in
+                Thread.sleep(100);
+                doneBeforeKill = copied(saved);
+            }
+            LocalClusterIT.kill(dir, 4); // mid-copy
+            doneBeforeKill = copied(saved);
+            assertTrue(doneBeforeKill > 0 && doneBeforeKill < 24 * 1024 * 1024, "killed mid-copy: " + doneBeforeKill);
+            LocalClusterIT.restart(dir, 4);
+            int leader = LocalClusterIT.leaderIn(dir);
+            LocalClusterIT.kill(dir, leader);
+            LocalClusterIT.restart(dir, leader);
+
+            String output = new String(replace.getInputStream().readAllBytes());
+            assertTrue(replace.waitFor(180, TimeUnit.SECONDS), output);
+            assertEquals(0, replace.exitValue(), output);
+            assertTrue(output.contains("node4 does not answer") && output.contains("node3 replaced by node4"), output);
+            // after the restart the copy went on from where it stood, not from the start
+            Matcher copied = Pattern.compile("copying +([\\d.]+) MiB").matcher(output.substring(
+                    output.indexOf("does not answer")));
+            assertTrue(copied.find() && Double.parseDouble(copied.group(1)) * 1024 * 1024 >= doneBeforeKill, output);
+            qemuIo(4, "read -P 0x3e 0 24M");
+        } finally {
+            replace.destroyForcibly();
+        }
     }
 }
