@@ -28,18 +28,56 @@ final class AdminCommands {
     abstract static class Change implements Callable<Integer> {
         @Mixin
         AdminOptions admin;
+        private List<TargetChange> sent = List.of();
 
-        abstract List<TargetChange> changes(AdminClient client) throws Exception;
+        /** The one change this command makes (commands of several override {@link #changes}). */
+        TargetChange change() throws AdminException {
+            throw new UnsupportedOperationException();
+        }
 
-        abstract String done();
+        List<TargetChange> changes(AdminClient client) throws Exception {
+            return List.of(change());
+        }
+
+        /** What the command says once the cluster made the changes. */
+        String done() {
+            return "done: " + String.join("; ", sent.stream().map(TargetChange::summary).toList());
+        }
 
         @Override
         public Integer call() throws Exception {
             AdminClient client = admin.client();
-            Map<?, ?> after = client.post("/api/targets", Map.of("changes", changes(client)));
+            sent = changes(client);
+            Map<?, ?> after = client.post("/api/targets", Map.of("changes", sent));
             System.out.println(admin.json() ? ConfigFiles.JSON.writeValueAsString(after) : done());
             return 0;
         }
+    }
+
+    /** A change to one target: its tid comes first. */
+    abstract static class OnTarget extends Change {
+        @Parameters(index = "0", paramLabel = "TID", description = "The target's id.")
+        int tid;
+    }
+
+    /** A change to one LUN of a target. */
+    abstract static class OnLun extends OnTarget {
+        @Parameters(index = "1", paramLabel = "LUN", description = "The logical unit number.")
+        int lun;
+    }
+
+    /** A change to a target's ACL. */
+    abstract static class OnInitiator extends OnTarget {
+        @Parameters(index = "1", paramLabel = "INITIATOR", description = "ALL, an address, a network (CIDR) or an initiator name.")
+        String initiator;
+    }
+
+    /** A change binding an account to a target. */
+    abstract static class OnAccountBinding extends OnTarget {
+        @Parameters(index = "1", paramLabel = "USER")
+        String user;
+        @Option(names = "--outgoing", description = "The target's own account, for mutual CHAP.")
+        boolean outgoing;
     }
 
     @Command(name = "target", mixinStandardHelpOptions = true,
@@ -61,8 +99,8 @@ final class AdminCommands {
         String iqn;
 
         @Override
-        List<TargetChange> changes(AdminClient client) {
-            return List.of(TargetChange.newTarget(tid, iqn));
+        TargetChange change() {
+            return TargetChange.newTarget(tid, iqn);
         }
 
         @Override
@@ -73,18 +111,10 @@ final class AdminCommands {
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
             description = "Deletes a target. Its LUNs' volumes are kept: a LUN with the same volume brings the data back.")
-    static final class DeleteTarget extends Change {
-        @Parameters(paramLabel = "TID")
-        int tid;
-
+    static final class DeleteTarget extends OnTarget {
         @Override
-        List<TargetChange> changes(AdminClient client) {
-            return List.of(TargetChange.deleteTarget(tid));
-        }
-
-        @Override
-        String done() {
-            return "target " + tid + " deleted";
+        TargetChange change() {
+            return TargetChange.deleteTarget(tid);
         }
     }
 
@@ -111,38 +141,18 @@ final class AdminCommands {
 
     @Command(name = "bind", mixinStandardHelpOptions = true,
             description = "Admits an initiator: ALL, an address, a network (CIDR) or an initiator name.")
-    static final class Bind extends Change {
-        @Parameters(index = "0", paramLabel = "TID")
-        int tid;
-        @Parameters(index = "1", paramLabel = "INITIATOR")
-        String initiator;
-
+    static final class Bind extends OnInitiator {
         @Override
-        List<TargetChange> changes(AdminClient client) {
-            return List.of(TargetChange.bind(tid, initiator));
-        }
-
-        @Override
-        String done() {
-            return initiator + " bound to target " + tid;
+        TargetChange change() {
+            return TargetChange.bind(tid, initiator);
         }
     }
 
     @Command(name = "unbind", mixinStandardHelpOptions = true, description = "Removes an initiator from a target's ACL.")
-    static final class Unbind extends Change {
-        @Parameters(index = "0", paramLabel = "TID")
-        int tid;
-        @Parameters(index = "1", paramLabel = "INITIATOR")
-        String initiator;
-
+    static final class Unbind extends OnInitiator {
         @Override
-        List<TargetChange> changes(AdminClient client) {
-            return List.of(TargetChange.unbind(tid, initiator));
-        }
-
-        @Override
-        String done() {
-            return initiator + " unbound from target " + tid;
+        TargetChange change() {
+            return TargetChange.unbind(tid, initiator);
         }
     }
 
@@ -198,11 +208,7 @@ final class AdminCommands {
             description = {"Creates a LUN: a thin volume of --size, replicated in a cluster.",
                 "--backing-store PATH takes the size from an existing file or device; on a lone node",
                 "PATH holds the blocks (as tgt's -b)."})
-    static final class NewLun extends Change {
-        @Parameters(index = "0", paramLabel = "TID")
-        int tid;
-        @Parameters(index = "1", paramLabel = "LUN")
-        int lun;
+    static final class NewLun extends OnLun {
         @Option(names = "--size", paramLabel = "SIZE", description = "1G, 512M, or bytes; a multiple of the block size.")
         String size;
         @Option(names = "--backing-store", paramLabel = "PATH", description = "An existing file or device.")
@@ -213,38 +219,23 @@ final class AdminCommands {
         boolean readOnly;
 
         @Override
-        List<TargetChange> changes(AdminClient client) throws AdminException {
+        TargetChange change() throws AdminException {
             if ((size == null) == (backingStore == null)) {
                 throw new AdminException(AdminException.REFUSED, "give --size SIZE or --backing-store PATH");
             }
             Long bytes = size != null ? TgtadmCommand.parseSize(size) : TgtadmCommand.backingStoreSize(backingStore);
-            return List.of(new TargetChange("new", "logicalunit", tid, null, lun, bytes, blockSize,
+            return new TargetChange("new", "logicalunit", tid, null, lun, bytes, blockSize,
                     backingStore == null ? null : backingStore.toAbsolutePath().toString(), readOnly, null, null,
-                    null, null));
-        }
-
-        @Override
-        String done() {
-            return "LUN " + lun + " of target " + tid + " created";
+                    null, null);
         }
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
             description = "Deletes a LUN. Its volume's data is kept (as tgt leaves a backing store alone).")
-    static final class DeleteLun extends Change {
-        @Parameters(index = "0", paramLabel = "TID")
-        int tid;
-        @Parameters(index = "1", paramLabel = "LUN")
-        int lun;
-
+    static final class DeleteLun extends OnLun {
         @Override
-        List<TargetChange> changes(AdminClient client) {
-            return List.of(TargetChange.deleteLun(tid, lun));
-        }
-
-        @Override
-        String done() {
-            return "LUN " + lun + " of target " + tid + " deleted";
+        TargetChange change() {
+            return TargetChange.deleteLun(tid, lun);
         }
     }
 
@@ -252,22 +243,13 @@ final class AdminCommands {
             description = {"Grows a LUN online. Every replica grows at the same point of the volume's log;",
                 "initiators on every node get CAPACITY DATA HAS CHANGED and read the new capacity.",
                 "Shrinking is refused."})
-    static final class GrowLun extends Change {
-        @Parameters(index = "0", paramLabel = "TID")
-        int tid;
-        @Parameters(index = "1", paramLabel = "LUN")
-        int lun;
+    static final class GrowLun extends OnLun {
         @Parameters(index = "2", paramLabel = "SIZE", description = "The new size: 2G, 1536M, or bytes.")
         String size;
 
         @Override
-        List<TargetChange> changes(AdminClient client) throws AdminException {
-            return List.of(TargetChange.growLun(tid, lun, TgtadmCommand.parseSize(size)));
-        }
-
-        @Override
-        String done() {
-            return "LUN " + lun + " of target " + tid + " is now " + size;
+        TargetChange change() throws AdminException {
+            return TargetChange.growLun(tid, lun, TgtadmCommand.parseSize(size));
         }
     }
 
@@ -290,7 +272,7 @@ final class AdminCommands {
         Path passwordFile;
 
         @Override
-        List<TargetChange> changes(AdminClient client) throws AdminException {
+        TargetChange change() throws AdminException {
             String secret = System.getenv("RAFTLUN_CHAP_SECRET");
             if (passwordFile != null) {
                 try {
@@ -303,12 +285,7 @@ final class AdminCommands {
                 throw new AdminException(AdminException.REFUSED, "give the secret in --password-file FILE or "
                         + "RAFTLUN_CHAP_SECRET (never on the command line, where ps shows it)");
             }
-            return List.of(TargetChange.newAccount(user, secret));
-        }
-
-        @Override
-        String done() {
-            return "account " + user + " created";
+            return TargetChange.newAccount(user, secret);
         }
     }
 
@@ -318,54 +295,25 @@ final class AdminCommands {
         String user;
 
         @Override
-        List<TargetChange> changes(AdminClient client) {
-            return List.of(TargetChange.deleteAccount(user));
-        }
-
-        @Override
-        String done() {
-            return "account " + user + " deleted";
+        TargetChange change() {
+            return TargetChange.deleteAccount(user);
         }
     }
 
     @Command(name = "bind", mixinStandardHelpOptions = true,
             description = "Binds an account to a target: initiators must log in with it (or, --outgoing, the target answers with it).")
-    static final class BindAccount extends Change {
-        @Parameters(index = "0", paramLabel = "TID")
-        int tid;
-        @Parameters(index = "1", paramLabel = "USER")
-        String user;
-        @Option(names = "--outgoing", description = "The target's own account, for mutual CHAP.")
-        boolean outgoing;
-
+    static final class BindAccount extends OnAccountBinding {
         @Override
-        List<TargetChange> changes(AdminClient client) {
-            return List.of(TargetChange.bindAccount(tid, user, outgoing));
-        }
-
-        @Override
-        String done() {
-            return "account " + user + " bound to target " + tid + (outgoing ? " (outgoing)" : "");
+        TargetChange change() {
+            return TargetChange.bindAccount(tid, user, outgoing);
         }
     }
 
     @Command(name = "unbind", mixinStandardHelpOptions = true, description = "Unbinds an account from a target.")
-    static final class UnbindAccount extends Change {
-        @Parameters(index = "0", paramLabel = "TID")
-        int tid;
-        @Parameters(index = "1", paramLabel = "USER")
-        String user;
-        @Option(names = "--outgoing", description = "The target's own account.")
-        boolean outgoing;
-
+    static final class UnbindAccount extends OnAccountBinding {
         @Override
-        List<TargetChange> changes(AdminClient client) {
-            return List.of(TargetChange.unbindAccount(tid, user, outgoing));
-        }
-
-        @Override
-        String done() {
-            return "account " + user + " unbound from target " + tid;
+        TargetChange change() {
+            return TargetChange.unbindAccount(tid, user, outgoing);
         }
     }
 }

@@ -28,6 +28,7 @@ final class TargetShow {
         ((Map<?, ?>) client.get("/api/targets")).forEach((key, value) -> show.put((String) key, value));
         Map<?, ?> cluster = (Map<?, ?>) client.get("/api/status").get("cluster");
         Map<Object, List<Object>> sessions = new LinkedHashMap<>();
+        Map<Object, Map<?, ?>> leaderViews = new LinkedHashMap<>(); // volume -> the LUN as its leader's node shows it
         List<String> unreachable = new ArrayList<>();
         List<?> nodes = cluster == null ? List.of(Map.of("name", show.get("node"))) : (List<?>) cluster.get("nodes");
         for (Object n : nodes) {
@@ -44,6 +45,11 @@ final class TargetShow {
             }
             for (Object t : (List<?>) answer.get("targets")) {
                 Map<?, ?> target = (Map<?, ?>) t;
+                for (Object l : (List<?>) target.get("luns")) {
+                    if (((Map<?, ?>) l).containsKey("lag")) {
+                        leaderViews.put(((Map<?, ?>) l).get("volume"), (Map<?, ?>) l);
+                    }
+                }
                 for (Object s : (List<?>) target.get("sessions")) {
                     Map<Object, Object> session = new LinkedHashMap<>((Map<?, ?>) s);
                     session.put("node", node.get("name"));
@@ -55,6 +61,17 @@ final class TargetShow {
         for (Object t : (List<?>) show.get("targets")) {
             Map<Object, Object> target = new LinkedHashMap<>((Map<?, ?>) t);
             target.put("sessions", sessions.getOrDefault(target.get("tid"), List.of()));
+            List<Object> luns = new ArrayList<>();
+            for (Object l : (List<?>) target.get("luns")) {
+                Map<Object, Object> lun = new LinkedHashMap<>((Map<?, ?>) l);
+                Map<?, ?> leader = leaderViews.get(lun.get("volume"));
+                if (leader != null) {
+                    lun.put("lag", leader.get("lag"));
+                    lun.put("health", leader.get("health"));
+                }
+                luns.add(lun);
+            }
+            target.put("luns", luns);
             targets.add(target);
         }
         show.put("targets", targets);
@@ -106,6 +123,10 @@ final class TargetShow {
                 if (lun.containsKey("replicas")) {
                     out.println("            Replicas: " + String.join(" ", strings(lun.get("replicas")))
                             + ", leader " + (lun.get("leader") == null ? "none known" : lun.get("leader")));
+                    if (lun.get("health") != null) {
+                        out.println("            Health: " + lun.get("health") + ", replica lag (entries) "
+                                + lun.get("lag"));
+                    }
                     if (lun.get("commitIndex") != null) {
                         out.println("            Raft (here): commit " + lun.get("commitIndex") + ", applied "
                                 + lun.get("appliedIndex"));

@@ -163,6 +163,33 @@ class ReplicatedVolumeTest {
         assertArrayEquals(new byte[16 * BLOCK], bytes(replicas[1].volume.read(1000, 16).join()));
     }
 
+    @Test
+    void growingThroughOneNodeGrowsEveryReplicaAtOneLogIndexAndSurvivesARestart() throws Exception {
+        startAll();
+        replicas[1].volume.write(BLOCKS - 16, pattern(16, 4), false).join();
+        replicas[2].volume.grow(2 * BLOCKS).join();
+        for (Replica replica : replicas) {
+            assertEquals(2 * BLOCKS, replica.storage.store(VOLUME).blockCount(), "node " + replica.number + " grew");
+        }
+        // the nodes' views once the config says so: a write past the old end, read back through every node
+        List<ReplicatedVolume> grown = new ArrayList<>();
+        for (Replica replica : replicas) {
+            grown.add(new ReplicatedVolume(VOLUME, BLOCK, () -> 2 * BLOCKS, replica.raft, () -> group, replica.machine,
+                    io));
+        }
+        grown.get(0).write(BLOCKS + 100, pattern(16, 5), false).join();
+        for (ReplicatedVolume volume : grown) {
+            assertArrayEquals(bytes(pattern(16, 5)), bytes(volume.read(BLOCKS + 100, 16).join()));
+            assertArrayEquals(bytes(pattern(16, 4)), bytes(volume.read(BLOCKS - 16, 16).join()));
+        }
+        replicas[0].close(); // replays the log, GROW included, on start: harmless
+        replicas[0] = new Replica(0);
+        assertEquals(2 * BLOCKS, replicas[0].storage.store(VOLUME).blockCount());
+        ReplicatedVolume restarted = new ReplicatedVolume(VOLUME, BLOCK, () -> 2 * BLOCKS, replicas[0].raft,
+                () -> group, replicas[0].machine, io);
+        assertArrayEquals(bytes(pattern(16, 5)), bytes(restarted.read(BLOCKS + 100, 16).join()));
+    }
+
     /**
      * A leadership hand-over (drain, the floating portal's holder taking its volumes) while writes
      * flow through every node: the stepping-down leader refuses new entries, and the writes go to

@@ -291,6 +291,10 @@ public final class Node implements AutoCloseable {
                     l.put("leader", replication.get("leader"));
                     l.put("commitIndex", replication.get("commitIndex"));
                     l.put("appliedIndex", replication.get("appliedIndex"));
+                    if (replication.containsKey("lag")) { // only the leader knows its followers' lag
+                        l.put("lag", replication.get("lag"));
+                        l.put("health", replication.get("health"));
+                    }
                 }
                 luns.add(l);
             }

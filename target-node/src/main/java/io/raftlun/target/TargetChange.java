@@ -86,6 +86,33 @@ public record TargetChange(String op, String mode, Integer tid, String targetNam
                 password, outgoing);
     }
 
+    /** The change in a few words, e.g. "bind target 2 ALL", "update logicalunit 1 of target 2 to 2147483648 bytes". */
+    public String summary() {
+        StringBuilder words = new StringBuilder(lower(op)).append(' ').append(lower(mode));
+        if (user != null) {
+            words.append(' ').append(user);
+        }
+        if (lun != null) {
+            words.append(' ').append(lun).append(" of");
+        }
+        if (tid != null) {
+            words.append(lower(mode).equals("target") ? " " : user != null ? " on target " : " target ").append(tid);
+        }
+        if (targetName != null) {
+            words.append(' ').append(targetName);
+        }
+        if (initiator != null) {
+            words.append(' ').append(initiator);
+        }
+        if (sizeBytes != null) {
+            words.append(lower(op).equals("update") ? " to " : ", ").append(sizeBytes).append(" bytes");
+        }
+        if (Boolean.TRUE.equals(outgoing)) {
+            words.append(" (outgoing)");
+        }
+        return words.toString();
+    }
+
     /** {@code current} with this change made. The result is still to be checked whole ({@link TargetConfig#problems()}). */
     public TargetConfig applyTo(TargetConfig current) {
         String what = lower(op) + " " + lower(mode);

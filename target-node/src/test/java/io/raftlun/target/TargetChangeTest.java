@@ -90,4 +90,12 @@ class TargetChangeTest {
         assertNull(without.target(1).orElseThrow().outgoingUser());
         assertEquals(List.of(), without.problems());
     }
+
+    @Test
+    void aChangeSummarisesItselfWithoutItsSecret() {
+        assertEquals("bind target 2 ALL", TargetChange.bind(2, "ALL").summary());
+        assertEquals("update logicalunit 1 of target 2 to 2048 bytes", TargetChange.growLun(2, 1, 2048).summary());
+        assertEquals("new account alice", TargetChange.newAccount("alice", "alice-secret-12").summary());
+        assertEquals("bind account alice on target 2 (outgoing)", TargetChange.bindAccount(2, "alice", true).summary());
+    }
 }
