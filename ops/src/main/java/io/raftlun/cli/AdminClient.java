@@ -59,6 +59,31 @@ public final class AdminClient {
         return new AdminClient(List.of(node), token);
     }
 
+    /**
+     * A client of the first of the nodes that answers, for a series of calls that must reach the
+     * same node (a scrub is followed on the node that runs it).
+     */
+    public AdminClient firstReachable() throws AdminException, InterruptedException {
+        List<String> unreachable = new ArrayList<>();
+        for (Endpoint node : nodes) {
+            try {
+                call(node, token, "GET", "/api/status", null, Duration.ofSeconds(10));
+                return at(node);
+            } catch (AdminException e) {
+                if (e.exitCode() != AdminException.UNREACHABLE) {
+                    throw e;
+                }
+                unreachable.add(e.getMessage());
+            }
+        }
+        throw new AdminException(AdminException.UNREACHABLE, String.join("; ", unreachable));
+    }
+
+    /** The name of the node this client asks first. */
+    public String firstName() {
+        return nodes.get(0).name();
+    }
+
     public Map<?, ?> get(String path) throws AdminException, InterruptedException {
         return call("GET", path, null, Duration.ofSeconds(10));
     }

@@ -4,12 +4,12 @@ import io.raftlun.replication.VolumeCheck;
 import io.raftlun.target.ConfigFiles;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -29,16 +29,12 @@ public final class VolumeCommand implements Runnable {
 
     /** What scrub and verify share: the cluster, the rate, starting the check on a node and following it. */
     abstract static class Check implements Callable<Integer> {
-        @Option(names = "--dir", paramLabel = "DIR",
-                description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
-        Path dir;
+        @Mixin
+        AdminOptions admin;
 
         @Option(names = "--rate", paramLabel = "MIB", description = "MiB/s to read (scrub) or cover (verify); "
                 + "default " + VolumeCheck.DEFAULT_RATE_MIB + ".")
         double rate = VolumeCheck.DEFAULT_RATE_MIB;
-
-        @Option(names = {"-o", "--output"}, description = "text (default) or json (the final report).")
-        String output = "text";
 
         @Parameters(paramLabel = "VOLUME", description = "The volume (as 'raftlun cluster status' names it).")
         String volume;
@@ -59,35 +55,30 @@ public final class VolumeCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!output.equals("text") && !output.equals("json")) {
-                throw new IllegalArgumentException("--output must be text or json, not " + output);
-            }
+            boolean json = admin.json();
             if (!(rate > 0)) {
                 throw new IllegalArgumentException("--rate must be above zero MiB/s");
             }
-            LocalCluster cluster = ClusterCommand.open(dir);
-            LocalCluster.Member node = cluster.members().stream().filter(m -> cluster.process(m).isPresent())
-                    .findFirst().orElseThrow(() -> new IllegalArgumentException("no node of the cluster in "
-                            + cluster.dir() + " is running"));
+            AdminClient node = admin.client().firstReachable(); // the check is followed where it runs
             String path = "/api/volumes/" + URLEncoder.encode(volume, StandardCharsets.UTF_8) + "/" + kind();
-            Map<?, ?> report = cluster.post(node, path + "?rate=" + rate, Duration.ofSeconds(30));
+            Map<?, ?> report = node.post(path + "?rate=" + rate, null);
             long deadline = System.nanoTime() + Duration.ofDays(7).toNanos(); // a bound, far above any volume's
             StoreCommand.Progress progress = new StoreCommand.Progress(kind() + " " + volume + " through "
-                    + node.name(), 1000, false);
+                    + node.firstName(), 1000, false);
             while ("running".equals(report.get("state")) && System.nanoTime() < deadline) {
                 progress.at(Math.round(((Number) report.get("progress")).doubleValue() * 1000));
                 Thread.sleep(500);
-                report = cluster.get(node, path);
+                report = node.get(path);
             }
             progress.at(1000);
-            if (output.equals("json")) {
+            if (json) {
                 System.out.println(ConfigFiles.JSON.writeValueAsString(report));
             }
             if (report.get("error") != null) {
                 throw new IllegalStateException(kind() + " of " + volume + " failed: " + report.get("error"));
             }
             List<?> unreachable = (List<?>) report.get("unreachable");
-            if (output.equals("text")) {
+            if (!json) {
                 System.out.println(summary(report));
                 findings(report).forEach(finding -> System.out.println("  " + line((Map<?, ?>) finding)));
                 unreachable.forEach(replica -> System.out.println("  replica not checked: " + replica));
@@ -106,7 +97,8 @@ public final class VolumeCommand implements Runnable {
                 "blocks are named, with nothing to repair them from."},
             footer = {"",
                 "Exit status: 0 when no corrupt block is left; 1 if one could not be repaired,",
-                "a replica could not be checked, or the volume is unknown."})
+                "a replica could not be checked, or the volume is unknown; 3 no node reachable;",
+                "4 wrong admin token."})
     static final class Scrub extends Check {
         @Override
         String kind() {
@@ -148,7 +140,8 @@ public final class VolumeCommand implements Runnable {
                 "at --rate."},
             footer = {"",
                 "Exit status: 0 when every replica's map agrees; 1 if they differ, a replica",
-                "could not be checked, or the volume is unknown."})
+                "could not be checked, or the volume is unknown; 3 no node reachable; 4 wrong",
+                "admin token."})
     static final class Verify extends Check {
         @Override
         String kind() {
