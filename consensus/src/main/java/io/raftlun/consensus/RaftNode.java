@@ -208,9 +208,10 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
-     * True while this node's replica of {@code group} knows no live leader: it is electing one, or
-     * has heard nothing from its leader for longer than an election timeout (the leader died or
-     * is cut off, and an election is about to start). False where this node holds no replica.
+     * True while this node's replica of {@code group} knows no live leader: it is electing one, has
+     * voted in an election whose winner has not spoken yet, or has heard nothing from its leader
+     * for longer than an election timeout (the leader died or is cut off, and an election is about
+     * to start). False where this node holds no replica.
      */
     private boolean leaderless(RaftGroupId group) {
         try {
@@ -218,8 +219,9 @@ public final class RaftNode implements AutoCloseable {
             if (info.isCandidate()) {
                 return true;
             }
-            return info.isFollower() && info.getRoleInfoProto().getFollowerInfo().getLeaderInfo()
-                    .getLastRpcElapsedTimeMs() > settings.electionTimeout().toMillis();
+            return info.isFollower() && (info.getLeaderId() == null
+                    || info.getRoleInfoProto().getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs()
+                            > settings.electionTimeout().toMillis());
         } catch (IOException e) {
             return false;
         }
