@@ -32,6 +32,7 @@ import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
@@ -498,9 +499,11 @@ public final class RaftNode implements AutoCloseable {
 
     /**
      * A leader handing its leadership over refuses new entries before appending them
-     * (LeaderSteppingDownException), and a member still joining the group has no log to append
-     * them to (GroupMismatchException), so sending the entry again cannot apply it twice: retried
-     * until a leader takes it. Other failures are final, as a retry could repeat an entry that
+     * (LeaderSteppingDownException), so does one just elected until it has committed an entry of
+     * its term (LeaderNotReadyException: retried here, not forwarded to a leader it no longer
+     * knows), and a member still joining the group has no log to append them to
+     * (GroupMismatchException), so sending the entry again cannot apply it twice: retried until a
+     * leader takes it. Other failures are final, as a retry could repeat an entry that
      * was appended after all.
      */
     private void write(RaftGroup group, Message entry, long deadline, CompletableFuture<Committed> result) {
@@ -522,7 +525,8 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private static boolean notAppended(Throwable failure) {
-        return causedBy(failure, LeaderSteppingDownException.class) || causedBy(failure, GroupMismatchException.class);
+        return causedBy(failure, LeaderSteppingDownException.class) || causedBy(failure, GroupMismatchException.class)
+                || causedBy(failure, LeaderNotReadyException.class);
     }
 
     private static boolean causedBy(Throwable failure, Class<? extends Throwable> kind) {
@@ -545,6 +549,9 @@ public final class RaftNode implements AutoCloseable {
                         if (reply.getStateMachineException() != null) {
                             return CompletableFuture.failedFuture(reply.getStateMachineException().getCause() != null
                                     ? reply.getStateMachineException().getCause() : reply.getStateMachineException());
+                        }
+                        if (reply.getException() instanceof LeaderNotReadyException) { // just elected: refused unappended
+                            return CompletableFuture.failedFuture(reply.getException());
                         }
                         return forward(group, entry); // lost leadership meanwhile: the client finds the new leader
                     });
