@@ -79,6 +79,7 @@ final class RaftlunNodes implements TargetUnderTest {
                 3, electionTimeoutMs);
         RaftlunNodes target = new RaftlunNodes(CLUSTER, "127.0.0.1", port, new ArrayList<>());
         target.adminPort = raftPort + 1;
+        deleteTree(workDir.resolve("raftlun-rf3")); // a new cluster each round: an old one's groups are not its own
         try {
             for (int i = 1; i <= 3; i++) {
                 Path dir = Files.createDirectories(workDir.resolve("raftlun-rf3/node" + i));
@@ -99,6 +100,17 @@ final class RaftlunNodes implements TargetUnderTest {
         } catch (IOException e) {
             target.close();
             throw new IOException(e.getMessage() + " (see " + workDir + "/raftlun-rf3-node*.log)", e);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
         }
     }
 
