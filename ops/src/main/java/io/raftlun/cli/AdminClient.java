@@ -64,19 +64,10 @@ public final class AdminClient {
      * same node (a scrub is followed on the node that runs it).
      */
     public AdminClient firstReachable() throws AdminException, InterruptedException {
-        List<String> unreachable = new ArrayList<>();
-        for (Endpoint node : nodes) {
-            try {
-                call(node, token, "GET", "/api/status", null, Duration.ofSeconds(10));
-                return at(node);
-            } catch (AdminException e) {
-                if (e.exitCode() != AdminException.UNREACHABLE) {
-                    throw e;
-                }
-                unreachable.add(e.getMessage());
-            }
-        }
-        throw new AdminException(AdminException.UNREACHABLE, String.join("; ", unreachable));
+        return onFirstReachable(node -> {
+            call(node, token, "GET", "/api/status", null, Duration.ofSeconds(10));
+            return at(node);
+        });
     }
 
     /** The name of the node this client asks first. */
@@ -93,17 +84,26 @@ public final class AdminClient {
         return call("POST", path, body, Duration.ofSeconds(60));
     }
 
-    /**
-     * Calls the first node that can be reached. A node that refused the connection never saw the
-     * request, so asking the next one cannot repeat a change; any other failure is final.
-     */
     private Map<?, ?> call(String method, String path, Object body, Duration timeout)
             throws AdminException, InterruptedException {
-        List<String> unreachable = new ArrayList<>();
         String json = body == null ? null : ConfigFiles.JSON.writeValueAsString(body);
+        return onFirstReachable(node -> call(node, token, method, path, json, timeout));
+    }
+
+    /** A call to one node. */
+    private interface NodeCall<T> {
+        T on(Endpoint node) throws AdminException, InterruptedException;
+    }
+
+    /**
+     * {@code call} on the first node that can be reached. A node that refused the connection never
+     * saw the request, so asking the next one cannot repeat a change; any other failure is final.
+     */
+    private <T> T onFirstReachable(NodeCall<T> call) throws AdminException, InterruptedException {
+        List<String> unreachable = new ArrayList<>();
         for (Endpoint node : nodes) {
             try {
-                return call(node, token, method, path, json, timeout);
+                return call.on(node);
             } catch (AdminException e) {
                 if (e.exitCode() != AdminException.UNREACHABLE) {
                     throw e;
