@@ -92,12 +92,16 @@ class PrometheusMonitoringTest {
         for (Node node : nodes) {
             ThreeNodeClusterTest.waitFor(() -> node.catalog().find(IQN).isPresent(), "every node serves the target");
         }
+        // Micrometer registers the GC pause timer at a node's first collection, and a test JVM with a
+        // large heap may not collect for minutes: one collection gives the GC panel its series.
+        System.gc();
         startPrometheus(dir.resolve("prometheus"));
         startLoad(dir);
         waitForQuery("count(up{job=\"raftlun\"} == 1) == 3", "Prometheus scrapes all three nodes");
         waitForQuery("sum(raftlun_volume_io_seconds_count{op=\"write\"}) > 20"
                 + " and sum(raftlun_volume_io_seconds_count{op=\"unmap\"}) > 0", "writes and unmaps were counted");
         waitForQuery("count_over_time(up{job=\"raftlun\"}[" + RANGE + "]) > 10", "enough samples for rates");
+        waitForQuery("count(count by (node) (rate(jvm_gc_pause_seconds_sum[" + RANGE + "]))) == 3", "every node's GC pauses have a rate");
     }
 
     @AfterAll
