@@ -143,7 +143,7 @@ public final class BlockTarget implements ScsiTarget {
         if (access == OpcodeTable.Access.INFORMATIONAL) {
             return false;
         }
-        return unit.volume().reservations().conflicts(LogicalUnit.reservationKey(nexus),
+        return unit.volume().reservations().conflicts(nexus.reservationKey(),
                 access == OpcodeTable.Access.WRITE);
     }
 

@@ -110,7 +110,7 @@ public final class LogicalUnit implements AutoCloseable {
      */
     CompletableFuture<Void> nexusClosed(ItNexus nexus) {
         unitAttentions.remove(nexus);
-        String key = reservationKey(nexus);
+        String key = nexus.reservationKey();
         // Its RESERVE(6) came through this node, whose replica applied it before GOOD: most sessions hold
         // none and end without a log entry.
         if (!key.equals(volume.reservations().view().reserve6Holder())) {
@@ -131,7 +131,7 @@ public final class LogicalUnit implements AutoCloseable {
     /** Establishes a unit attention for the nexuses whose PR key string is {@code prNexus}. */
     private void unitAttentionForRegistrant(String prNexus, int asc) {
         unitAttentions.forEach((nexus, pending) -> {
-            if (reservationKey(nexus).equals(prNexus)) {
+            if (nexus.reservationKey().equals(prNexus)) {
                 add(pending, Sense.unitAttention(asc));
             }
         });
@@ -170,12 +170,12 @@ public final class LogicalUnit implements AutoCloseable {
 
     /** True if another I_T nexus than {@code nexus} holds RESERVE(6): then {@code nexus} conflicts. */
     boolean reservedByAnother(ItNexus nexus) {
-        return volume.reservations().reserve6HeldByAnother(reservationKey(nexus));
+        return volume.reservations().reserve6HeldByAnother(nexus.reservationKey());
     }
 
     /** RESERVE(6): true if {@code nexus} holds the logical unit now, on every node serving it. */
     CompletableFuture<Boolean> reserve(ItNexus nexus) {
-        ReservationCommand reserve = ReservationCommand.reserve6(reservationKey(nexus), nexus.initiatorPortName(),
+        ReservationCommand reserve = ReservationCommand.reserve6(nexus.reservationKey(), nexus.initiatorPortName(),
                 nexus.relativeTargetPort());
         CompletableFuture<Void> pending;
         synchronized (this) {
@@ -188,7 +188,7 @@ public final class LogicalUnit implements AutoCloseable {
 
     /** RELEASE(6): releases only what {@code nexus} holds (SPC-2 7.17). */
     CompletableFuture<Void> release(ItNexus nexus) {
-        return volume.reserve(ReservationCommand.release6(reservationKey(nexus))).thenApply(outcome -> null);
+        return volume.reserve(ReservationCommand.release6(nexus.reservationKey())).thenApply(outcome -> null);
     }
 
     /**
@@ -259,10 +259,5 @@ public final class LogicalUnit implements AutoCloseable {
                 log.warn("LUN {}: could not stop listening to volume {}: {}", lun, volume.name(), e.toString());
             }
         }
-    }
-
-    /** The I_T nexus as persistent reservations name it. */
-    static String reservationKey(ItNexus nexus) {
-        return nexus.initiatorPortName() + "|" + nexus.targetPortName();
     }
 }

@@ -478,7 +478,7 @@ final class Spc {
             return Request.check(Sense.invalidParameter(20), length); // ALL_TG_PT: not offered (ATP_C=0)
         }
         ItNexus nexus = r.nexus();
-        ReservationCommand command = new ReservationCommand(action, LogicalUnit.reservationKey(nexus),
+        ReservationCommand command = new ReservationCommand(action, nexus.reservationKey(),
                 nexus.initiatorPortName(), nexus.relativeTargetPort(), Cdb.u64(list, 0), Cdb.u64(list, 8),
                 r.cdb[2] & 0x0f, (r.cdb[2] & 0xff) >>> 4, (flags & 0x01) != 0, false);
         // The unit attentions it establishes reach the registrants through the volume, on every node.
