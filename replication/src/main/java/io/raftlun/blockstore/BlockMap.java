@@ -88,15 +88,17 @@ final class BlockMap implements AutoCloseable {
     /**
      * Adds the chunk's new state to {@code batch}: a put, or a delete once nothing in it is allocated
      * and no log index needs remembering. A replicated volume keeps emptied chunks as tombstones
-     * with their index, so a replica catching up learns that the chunk was unmapped.
+     * with their index, so a replica catching up learns that the chunk was unmapped. Returns false
+     * for a delete.
      */
-    void stage(WriteBatch batch, long volumeId, long chunk, ChunkEntry entry) {
+    boolean stage(WriteBatch batch, long volumeId, long chunk, ChunkEntry entry) {
         try {
             if (entry.empty() && entry.lastIndex() == 0) {
                 batch.delete(chunks, chunkKey(volumeId, chunk));
-            } else {
-                batch.put(chunks, chunkKey(volumeId, chunk), entry.encode());
+                return false;
             }
+            batch.put(chunks, chunkKey(volumeId, chunk), entry.encode());
+            return true;
         } catch (RocksDBException e) {
             throw new StorageException("block map update failed: " + e.getMessage(), e);
         }

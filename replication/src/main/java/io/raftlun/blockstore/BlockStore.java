@@ -39,12 +39,14 @@ public final class BlockStore implements AutoCloseable {
     private final FileChannel data;
     private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
     private final StoreCounters counters;
+    private final ChunkCache cache;
 
     BlockStore(VolumeRecord record, BlockMap map, FileChannel data, StoreCounters counters) {
         this.record = record;
         this.map = map;
         this.data = data;
         this.counters = counters;
+        this.cache = new ChunkCache((record.blockCount() + ChunkEntry.BLOCKS - 1) / ChunkEntry.BLOCKS);
         for (int i = 0; i < LOCK_STRIPES; i++) {
             locks[i] = new ReentrantLock();
         }
@@ -101,6 +103,64 @@ public final class BlockStore implements AutoCloseable {
         return locks[(int) Long.remainderUnsigned(chunk, LOCK_STRIPES)];
     }
 
+    /** The chunk's block map entry (null: none); not to be changed, see {@link ChunkCache}. */
+    private ChunkEntry entry(long chunk) {
+        ChunkCache.Slot cached = cache.lookup(chunk);
+        if (cached != null) {
+            return cached.entry();
+        }
+        ReentrantLock lock = lockFor(chunk);
+        lock.lock();
+        try {
+            return lockedEntry(chunk);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * True if the block map entry of every chunk of the range is cached: the range was read or
+     * written lately, so its data is almost surely in the page cache too, and reading it or
+     * overwriting it will not wait for a disk.
+     */
+    public boolean hot(long lba, long blocks) {
+        if (blocks <= 0 || lba < 0) {
+            return false;
+        }
+        for (long chunk = lba / ChunkEntry.BLOCKS; chunk <= (lba + blocks - 1) / ChunkEntry.BLOCKS; chunk++) {
+            if (cache.lookup(chunk) == null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** As {@link #entry}, for a caller holding the chunk's lock. */
+    private ChunkEntry lockedEntry(long chunk) {
+        ChunkCache.Slot cached = cache.lookup(chunk);
+        if (cached != null) {
+            return cached.entry();
+        }
+        ChunkEntry entry = map.chunk(record.id(), chunk);
+        cache.put(chunk, entry);
+        return entry;
+    }
+
+    /** Writes the chunk's new entry to the block map, with the chunk locked, and caches it. */
+    private void commit(long chunk, ChunkEntry entry) {
+        boolean committed = false;
+        try (WriteBatch batch = new WriteBatch()) {
+            boolean kept = map.stage(batch, record.id(), chunk, entry);
+            map.write(batch);
+            cache.put(chunk, kept ? entry : null);
+            committed = true;
+        } finally {
+            if (!committed) {
+                cache.forget(chunk);
+            }
+        }
+    }
+
     private void checkRange(long lba, long blocks) {
         VolumeException.requireInRange(record.name(), record.blockCount(), lba, blocks);
     }
@@ -124,14 +184,14 @@ public final class BlockStore implements AutoCloseable {
             while (block < end) {
                 long chunk = block / ChunkEntry.BLOCKS;
                 long chunkEnd = Math.min(end, (chunk + 1) * ChunkEntry.BLOCKS);
-                if (!checkChunk(out, lba, block, chunkEnd, map.chunk(record.id(), chunk))) {
+                if (!checkChunk(out, lba, block, chunkEnd, entry(chunk))) {
                     // A write may have landed between reading the data and reading the map: look
                     // again with the chunk locked before calling it corruption.
                     ReentrantLock lock = lockFor(chunk);
                     lock.lock();
                     try {
                         readFile(out, (int) (block - lba) * blockSize, block, (int) (chunkEnd - block));
-                        if (!checkChunk(out, lba, block, chunkEnd, map.chunk(record.id(), chunk))) {
+                        if (!checkChunk(out, lba, block, chunkEnd, entry(chunk))) {
                             counters.corruptBlock();
                             throw new VolumeException(VolumeException.Kind.MEDIUM_ERROR, "volume " + record.name()
                                     + ": a block in " + block + ".." + (chunkEnd - 1)
@@ -256,7 +316,7 @@ public final class BlockStore implements AutoCloseable {
         if (index > 0) {
             for (Extent extent : extents) {
                 for (long c = extent.lba() / ChunkEntry.BLOCKS; c * ChunkEntry.BLOCKS < extent.end(); c++) {
-                    ChunkEntry entry = map.chunk(record.id(), c);
+                    ChunkEntry entry = entry(c);
                     if (entry != null && entry.lastIndex() >= index) {
                         applied.add(c);
                     }
@@ -319,7 +379,7 @@ public final class BlockStore implements AutoCloseable {
             return false;
         }
         for (long c = firstChunk; c <= lastChunk; c++) {
-            ChunkEntry entry = map.chunk(record.id(), c);
+            ChunkEntry entry = lockedEntry(c);
             if (entry != null && entry.lastIndex() >= index) {
                 return true;
             }
@@ -359,16 +419,14 @@ public final class BlockStore implements AutoCloseable {
         ReentrantLock lock = lockFor(chunk);
         lock.lock();
         try {
-            ChunkEntry entry = map.chunk(record.id(), chunk);
-            if (skipApplied && entry != null && index > 0 && entry.lastIndex() >= index) {
+            ChunkEntry current = lockedEntry(chunk);
+            if (skipApplied && current != null && index > 0 && current.lastIndex() >= index) {
                 return; // already applied: a replay after a crash
             }
-            if (entry == null) {
-                if (deallocate && index == 0) {
-                    return; // nothing allocated, nothing to do, no index to remember
-                }
-                entry = new ChunkEntry();
+            if (current == null && deallocate && index == 0) {
+                return; // nothing allocated, nothing to do, no index to remember
             }
+            ChunkEntry entry = current == null ? new ChunkEntry() : current.copy();
             if (!deallocate) {
                 writeFile(blocks, from);
                 CRC32C crc = new CRC32C();
@@ -382,10 +440,7 @@ public final class BlockStore implements AutoCloseable {
                 }
             }
             entry.lastIndex(Math.max(entry.lastIndex(), index));
-            try (WriteBatch batch = new WriteBatch()) {
-                map.stage(batch, record.id(), chunk, entry);
-                map.write(batch);
-            }
+            commit(chunk, entry);
         } finally {
             lock.unlock();
         }
@@ -504,7 +559,7 @@ public final class BlockStore implements AutoCloseable {
                 ReentrantLock lock = lockFor(chunk);
                 lock.lock();
                 try {
-                    ChunkEntry entry = map.chunk(record.id(), chunk);
+                    ChunkEntry entry = lockedEntry(chunk);
                     int offset = healthy.readerIndex() + (int) (block - lba) * blockSize;
                     if (entry != null && heal(entry, block, current, healthy.slice(offset, blockSize))) {
                         repaired++;
@@ -535,7 +590,7 @@ public final class BlockStore implements AutoCloseable {
         ReentrantLock lock = lockFor(healthy.chunk());
         lock.lock();
         try {
-            ChunkEntry entry = map.chunk(record.id(), healthy.chunk());
+            ChunkEntry entry = lockedEntry(healthy.chunk());
             if (entry == null || entry.lastIndex() != source.lastIndex()) {
                 return 0;
             }
@@ -614,7 +669,7 @@ public final class BlockStore implements AutoCloseable {
                 ReentrantLock lock = lockFor(chunk);
                 lock.lock();
                 try {
-                    ChunkEntry entry = map.chunk(record.id(), chunk);
+                    ChunkEntry entry = lockedEntry(chunk);
                     if (entry == null || entry.empty()) {
                         continue;
                     }
@@ -731,7 +786,7 @@ public final class BlockStore implements AutoCloseable {
             ReentrantLock lock = lockFor(chunk);
             lock.lock();
             try {
-                ChunkEntry entry = map.chunk(record.id(), chunk);
+                ChunkEntry entry = lockedEntry(chunk);
                 if (entry == null) {
                     continue; // cannot happen for a replicated volume: its chunks are never deleted
                 }
@@ -773,10 +828,7 @@ public final class BlockStore implements AutoCloseable {
             if (image.data().length > 0) {
                 writeFile(Unpooled.wrappedBuffer(image.data()), image.chunk() * ChunkEntry.BLOCKS);
             }
-            try (WriteBatch batch = new WriteBatch()) {
-                map.stage(batch, record.id(), image.chunk(), entry);
-                map.write(batch);
-            }
+            commit(image.chunk(), entry);
             counters.written(image.data().length);
         } finally {
             lock.unlock();

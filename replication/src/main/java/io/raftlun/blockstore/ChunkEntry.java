@@ -63,6 +63,15 @@ final class ChunkEntry {
         return count;
     }
 
+    /** A copy to change: entries in the {@link ChunkCache} are shared and stay as they are. */
+    ChunkEntry copy() {
+        ChunkEntry copy = new ChunkEntry();
+        copy.lastIndex = lastIndex;
+        System.arraycopy(allocated, 0, copy.allocated, 0, allocated.length);
+        System.arraycopy(crc, 0, copy.crc, 0, crc.length);
+        return copy;
+    }
+
     byte[] encode() {
         if (empty()) {
             return ByteBuffer.allocate(EMPTY_ENCODED_BYTES).put((byte) FORMAT).putLong(lastIndex).array();

@@ -2,6 +2,7 @@ package io.raftlun.blockstore;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -150,6 +151,29 @@ class NodeStorageTest {
             assertEquals(List.of(), rotten.scrub(0, Long.MAX_VALUE, false).bad());
             assertEquals(1, storage.counters("rotten").scrubFound());
             assertEquals(1, storage.counters("rotten").scrubRepaired());
+        }
+    }
+
+    /**
+     * The block map entries of hot chunks are cached: a chunk replaced by another replica's image,
+     * or rewritten, must be checked against its new entry at once, not the cached old one.
+     */
+    @Test
+    void readsCheckAgainstTheEntryOfTheLastChangeOfAHotChunk() throws Exception {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            storage.create("source", BLOCKS, BLOCK, null);
+            storage.create("copy", BLOCKS, BLOCK, null);
+            BlockStore source = storage.store("source");
+            BlockStore copy = storage.store("copy");
+            copy.write(3, 600, filled(8, 1));
+            assertArrayEquals(bytes(filled(8, 1)), bytes(copy.read(600, 8)));
+            assertTrue(copy.hot(600, 8), "read and written lately");
+            source.write(5, 600, filled(8, 2));
+            copy.installChunk(source.changedChunks(4, 600 / 256, 1).get(0));
+            assertArrayEquals(bytes(filled(8, 2)), bytes(copy.read(600, 8)), "the installed chunk reads back");
+            copy.unmap(6, List.of(new Extent(600, 8)));
+            assertArrayEquals(new byte[8 * BLOCK], bytes(copy.read(600, 8)), "unmapped: zeros");
+            assertFalse(copy.hot(BLOCKS - 8, 8), "never touched");
         }
     }
 
