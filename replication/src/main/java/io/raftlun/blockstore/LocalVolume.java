@@ -13,14 +13,24 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * A volume kept on this node only: the block store, driven from a small I/O thread pool. Writes
  * land in the operating system's page cache and the block map's log, so the write cache is real
  * (WCE=1) and SYNCHRONIZE CACHE or FUA fsyncs both. Persistent reservations are stored in the block
  * map; without APTPL they do not outlive a restart (SPC-4 5.12.5).
+ *
+ * <p>Small reads and writes of a {@link BlockStore#hot hot} range run on the calling thread (the
+ * connection's event loop): their data is in the page cache, and handing them to the pool and the
+ * answer back would cost two thread wake-ups, more than the I/O itself (25 µs of a 60 µs 4 KiB
+ * read measured through QEMU's initiator). Everything else goes to the pool, so a read that waits
+ * for a disk never holds up the connections sharing the loop.
  */
 final class LocalVolume implements BlockVolume {
+
+    /** The largest command that may run on the calling thread: one chunk of 512-byte blocks. */
+    static final int INLINE_MAX_BYTES = 128 << 10;
 
     private final BlockStore store;
     private final Executor io;
@@ -53,12 +63,12 @@ final class LocalVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<ByteBuf> read(long lba, int blocks) {
-        return CompletableFuture.supplyAsync(() -> store.read(lba, blocks), io);
+        return call(inline(lba, blocks), () -> store.read(lba, blocks));
     }
 
     @Override
     public CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua) {
-        return run(() -> {
+        return run(!fua && inline(lba, data.readableBytes() / blockSize()), () -> {
             try {
                 store.write(0, lba, data);
             } finally {
@@ -72,7 +82,7 @@ final class LocalVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<Void> writeSame(long lba, long blocks, ByteBuf pattern, boolean unmap) {
-        return run(() -> {
+        return run(false, () -> {
             try {
                 boolean zeros = pattern.forEachByte(b -> b == 0) == -1;
                 store.writeSame(0, lba, blocks, pattern, unmap && zeros);
@@ -84,7 +94,7 @@ final class LocalVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<Void> unmap(List<Extent> extents) {
-        return run(() -> store.unmap(0, extents), null);
+        return run(false, () -> store.unmap(0, extents), null);
     }
 
     @Override
@@ -111,7 +121,7 @@ final class LocalVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<Void> flush() {
-        return run(store::sync, null);
+        return run(false, store::sync, null);
     }
 
     @Override
@@ -155,9 +165,32 @@ final class LocalVolume implements BlockVolume {
         // The store belongs to the node's storage, which syncs and closes it on shutdown.
     }
 
-    private CompletableFuture<Void> run(Runnable action, ByteBuf owned) {
+    private boolean inline(long lba, long blocks) {
+        return blocks * blockSize() <= INLINE_MAX_BYTES && store.hot(lba, blocks);
+    }
+
+    private CompletableFuture<Void> run(boolean inline, Runnable action, ByteBuf owned) {
+        return call(inline, () -> {
+            action.run();
+            return null;
+        }, owned);
+    }
+
+    private <T> CompletableFuture<T> call(boolean inline, Supplier<T> action) {
+        return call(inline, action, null);
+    }
+
+    /** Runs {@code action} here or on the pool; {@code owned} is released if the pool refuses it. */
+    private <T> CompletableFuture<T> call(boolean inline, Supplier<T> action, ByteBuf owned) {
+        if (inline) {
+            try {
+                return CompletableFuture.completedFuture(action.get());
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
         try {
-            return CompletableFuture.runAsync(action, io);
+            return CompletableFuture.supplyAsync(action, io);
         } catch (RuntimeException e) { // the pool is shut down
             if (owned != null && owned.refCnt() > 0) {
                 owned.release();

@@ -10,6 +10,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.raftlun.iscsi.pdu.PduDecoder;
 import io.raftlun.iscsi.pdu.PduEncoder;
@@ -69,6 +70,10 @@ public final class IscsiServer implements AutoCloseable {
                     protected void initChannel(SocketChannel channel) {
                         PduDecoder decoder = new PduDecoder(IscsiLimits.TARGET_MAX_RECV_DATA_SEGMENT_LENGTH);
                         PduEncoder encoder = new PduEncoder();
+                        // Answers to the commands of one read go out in one write to the socket, not
+                        // one each; an answer completed outside a read is flushed at once.
+                        channel.pipeline().addLast(new FlushConsolidationHandler(
+                                FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, false));
                         if (idleMillis > 0) {
                             channel.pipeline().addLast(new IdleStateHandler(idleMillis, 0, 0, TimeUnit.MILLISECONDS));
                         }
