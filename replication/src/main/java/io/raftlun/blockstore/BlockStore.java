@@ -31,6 +31,8 @@ import org.rocksdb.WriteBatch;
 public final class BlockStore implements AutoCloseable {
 
     private static final int LOCK_STRIPES = 64;
+    /** The largest request {@link #runsInline}: one chunk of 512-byte blocks. */
+    private static final int INLINE_MAX_BYTES = 128 << 10;
     private static final String DURABLE_PREFIX = "durable-index/";
     private static final String STATE_PREFIX = "durable-state/";
 
@@ -116,6 +118,15 @@ public final class BlockStore implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * True for a small read or overwrite of a {@link #hot} range: it takes microseconds, so a
+     * caller may run it on its own thread, an event loop even, rather than hand it to an I/O
+     * thread and wait for that thread to wake up and answer (which costs more than the I/O).
+     */
+    public boolean runsInline(long lba, long blocks) {
+        return blocks * record.blockSize() <= INLINE_MAX_BYTES && hot(lba, blocks);
     }
 
     /**

@@ -21,16 +21,13 @@ import java.util.function.Supplier;
  * (WCE=1) and SYNCHRONIZE CACHE or FUA fsyncs both. Persistent reservations are stored in the block
  * map; without APTPL they do not outlive a restart (SPC-4 5.12.5).
  *
- * <p>Small reads and writes of a {@link BlockStore#hot hot} range run on the calling thread (the
- * connection's event loop): their data is in the page cache, and handing them to the pool and the
- * answer back would cost two thread wake-ups, more than the I/O itself (25 µs of a 60 µs 4 KiB
- * read measured through QEMU's initiator). Everything else goes to the pool, so a read that waits
- * for a disk never holds up the connections sharing the loop.
+ * <p>Reads and writes that {@link BlockStore#runsInline run inline} do so on the calling thread
+ * (the connection's event loop): handing them to the pool and the answer back would cost two
+ * thread wake-ups, more than the I/O itself (25 µs of a 60 µs 4 KiB read measured through QEMU's
+ * initiator). Everything else goes to the pool, so a read that waits for a disk never holds up the
+ * connections sharing the loop.
  */
 final class LocalVolume implements BlockVolume {
-
-    /** The largest command that may run on the calling thread: one chunk of 512-byte blocks. */
-    static final int INLINE_MAX_BYTES = 128 << 10;
 
     private final BlockStore store;
     private final Executor io;
@@ -63,12 +60,12 @@ final class LocalVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<ByteBuf> read(long lba, int blocks) {
-        return call(inline(lba, blocks), () -> store.read(lba, blocks));
+        return call(store.runsInline(lba, blocks), () -> store.read(lba, blocks));
     }
 
     @Override
     public CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua) {
-        return run(!fua && inline(lba, data.readableBytes() / blockSize()), () -> {
+        return run(!fua && store.runsInline(lba, data.readableBytes() / blockSize()), () -> {
             try {
                 store.write(0, lba, data);
             } finally {
@@ -163,10 +160,6 @@ final class LocalVolume implements BlockVolume {
     @Override
     public void close() {
         // The store belongs to the node's storage, which syncs and closes it on shutdown.
-    }
-
-    private boolean inline(long lba, long blocks) {
-        return blocks * blockSize() <= INLINE_MAX_BYTES && store.hot(lba, blocks);
     }
 
     private CompletableFuture<Void> run(boolean inline, Runnable action, ByteBuf owned) {
