@@ -54,6 +54,8 @@ public final class ReplicatedVolume implements BlockVolume {
     private final Executor io;
     /** On a node without a replica, which applies no change: who hears of those made through it. */
     private final UnitAttentionListeners attentionListeners = new UnitAttentionListeners();
+    /** Linearizable read barriers on the local replica, shared by concurrent reads. */
+    private final SharedBarrier<Message> barriers;
 
     /**
      * @param blockCount the volume's capacity as the cluster config says now: it grows on every
@@ -69,6 +71,8 @@ public final class ReplicatedVolume implements BlockVolume {
         this.group = group;
         this.replica = replica;
         this.io = io;
+        this.barriers = new SharedBarrier<>(() -> raft.readLocal(group.get().getGroupId(),
+                VolumeEntry.query(VolumeEntry.BARRIER)));
     }
 
     @Override
@@ -105,8 +109,11 @@ public final class ReplicatedVolume implements BlockVolume {
         }
         if (local()) {
             BlockStore store = replica.store();
-            return barrier().thenApplyAsync(ignored -> store.read(lba, blocks), io)
-                    .exceptionallyCompose(failure -> repairThenRead(store, lba, blocks, failure));
+            CompletableFuture<Message> barrier = barrier();
+            CompletableFuture<ByteBuf> read = store.runsInline(lba, blocks)
+                    ? barrier.thenApply(ignored -> store.read(lba, blocks)) // on the thread ending the barrier
+                    : barrier.thenApplyAsync(ignored -> store.read(lba, blocks), io);
+            return read.exceptionallyCompose(failure -> repairThenRead(store, lba, blocks, failure));
         }
         return raft.readRemote(group.get(), VolumeEntry.query(VolumeEntry.READ, lba, blocks))
                 .thenApply(answer -> Unpooled.wrappedBuffer(answer.getContent().asReadOnlyByteBuffer()))
@@ -159,8 +166,7 @@ public final class ReplicatedVolume implements BlockVolume {
     }
 
     private CompletableFuture<Message> barrier() {
-        return raft.readLocal(group.get().getGroupId(), VolumeEntry.query(VolumeEntry.BARRIER))
-                .exceptionallyCompose(this::unavailable);
+        return barriers.await().exceptionallyCompose(this::unavailable);
     }
 
     // ---------------------------------------------------------------- changes
