@@ -292,7 +292,9 @@ public final class LocalCluster {
             }
             long pid = Long.parseLong(Files.readString(pidFile).trim());
             return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
-                    .filter(p -> p.info().commandLine().map(c -> c.contains("raftlun")).orElse(true));
+                    // a pid reused by another process since: ours was started with the member's config
+                    .filter(p -> p.info().commandLine().map(c -> c.contains(path(member.config()).toString()))
+                            .orElse(true));
         } catch (IOException | NumberFormatException e) {
             return Optional.empty();
         }
