@@ -26,7 +26,7 @@ final class RaftlunNodes implements TargetUnderTest {
     static final String CLUSTER = "raftlun-rf3";
 
     private final String name;
-    private final String host;
+    private String host;
     private final int port;
     private final List<Process> nodes;
     private final List<Path> dataDirs = new ArrayList<>();
@@ -67,7 +67,8 @@ final class RaftlunNodes implements TargetUnderTest {
     /**
      * Three nodes on 127.0.0.1-3 (portal {@code port} on each, Raft on {@code raftPort}, admin API
      * on {@code raftPort + 1}), one thin LUN replicated to all three (replication factor 3). The
-     * initiator uses node 1's portal. {@code electionTimeoutMs} null: the nodes' default.
+     * initiator uses the portal of the volume's leader, the path ALUA reports active/optimized and
+     * multipath initiators use. {@code electionTimeoutMs} null: the nodes' default.
      */
     static RaftlunNodes cluster(Path workDir, int port, int raftPort, long sizeBytes, Integer electionTimeoutMs)
             throws IOException, InterruptedException {
@@ -96,6 +97,7 @@ final class RaftlunNodes implements TargetUnderTest {
                 target.nodes.add(Processes.start(workDir.resolve("raftlun-rf3-node" + i + ".log"), command));
             }
             Processes.waitForPort("127.0.0.1", port, Duration.ofSeconds(90)); // opens once the LUN exists
+            target.host = "127.0.0." + target.volumeLeader(Duration.ofSeconds(30)).substring("node".length());
             return target;
         } catch (IOException e) {
             target.close();
@@ -111,6 +113,29 @@ final class RaftlunNodes implements TargetUnderTest {
             for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.delete(path);
             }
+        }
+    }
+
+    /** The node leading the LUN's volume, as node 1 reports it once it knows. */
+    private String volumeLeader(Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                Map<?, ?> cluster = (Map<?, ?>) status(0).get("cluster");
+                for (Object volume : (List<?>) cluster.get("volumes")) {
+                    if (((Map<?, ?>) volume).get("leader") instanceof String leader) {
+                        return leader;
+                    }
+                }
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("the cluster's volume has no leader after " + timeout.toSeconds() + " s");
+            }
+            Thread.sleep(200);
         }
     }
 

@@ -89,6 +89,10 @@ final class Report {
         }
         md.append("\nMedians of all rounds; ratios are oriented so that above 1 means raftlun did better "
                 + "(more throughput, less latency or memory).\n");
+        if (targets.contains(RaftlunNodes.CLUSTER)) {
+            md.append("The initiator reaches " + RaftlunNodes.CLUSTER + " through the portal of the volume's "
+                    + "leader, the path ALUA reports active/optimized (multipath initiators use it).\n");
+        }
         metricsCost(md, targets);
         md.append('\n').append(machine).append('\n');
         return md.toString();
