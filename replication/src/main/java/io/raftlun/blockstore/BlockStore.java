@@ -202,7 +202,7 @@ public final class BlockStore implements AutoCloseable {
                     lock.lock();
                     try {
                         readFile(out, (int) (block - lba) * blockSize, block, (int) (chunkEnd - block));
-                        if (!checkChunk(out, lba, block, chunkEnd, entry(chunk))) {
+                        if (!checkChunk(out, lba, block, chunkEnd, lockedEntry(chunk))) {
                             counters.corruptBlock();
                             throw new VolumeException(VolumeException.Kind.MEDIUM_ERROR, "volume " + record.name()
                                     + ": a block in " + block + ".." + (chunkEnd - 1)
