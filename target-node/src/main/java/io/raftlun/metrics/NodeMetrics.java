@@ -13,6 +13,9 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +29,8 @@ public final class NodeMetrics implements AutoCloseable {
 
     private final PrometheusMeterRegistry registry;
     private final JvmGcMetrics gc;
-    private final List<Runnable> beforeScrape = new CopyOnWriteArrayList<>();
+    private final List<Runnable> refreshes = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService refresher; // null when not collecting
 
     public NodeMetrics(String nodeName) {
         this(nodeName, true);
@@ -50,31 +54,55 @@ public final class NodeMetrics implements AutoCloseable {
         new ProcessorMetrics().bindTo(registry);
         new FileDescriptorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
+        refresher = collecting ? Executors.newSingleThreadScheduledExecutor(task -> {
+            Thread thread = new Thread(task, "metrics-refresh");
+            thread.setDaemon(true);
+            return thread;
+        }) : null;
+        if (refresher != null) {
+            refresher.scheduleWithFixedDelay(this::refreshAll, 1, 2, TimeUnit.SECONDS);
+        }
     }
 
     public PrometheusMeterRegistry registry() {
         return registry;
     }
 
-    /** Runs {@code refresh} before each scrape: it registers the meters of things that appeared meanwhile. */
-    public void beforeScrape(Runnable refresh) {
-        beforeScrape.add(refresh);
+    /**
+     * Runs {@code refresh} every two seconds and before each scrape: it registers the meters of
+     * things that appeared meanwhile (a volume, a Raft group joined). Not only at scrapes, so what
+     * such a meter counts before the first scrape is not lost.
+     */
+    public void keepUpToDate(Runnable refresh) {
+        refreshes.add(refresh);
     }
 
     /** The Prometheus exposition of every meter, as {@code /metrics} serves it. */
     public String scrape() {
-        for (Runnable refresh : beforeScrape) {
+        refreshAll();
+        return registry.scrape();
+    }
+
+    private void refreshAll() {
+        for (Runnable refresh : refreshes) {
             try {
                 refresh.run();
             } catch (RuntimeException e) { // a component closing meanwhile: the rest is still worth serving
                 log.warn("metrics of a component could not be brought up to date: {}", e.toString());
             }
         }
-        return registry.scrape();
+    }
+
+    /** Stops the refreshes between scrapes: called before the components they look at close. */
+    public void stopRefreshing() {
+        if (refresher != null) {
+            refresher.shutdownNow();
+        }
     }
 
     @Override
     public void close() {
+        stopRefreshing();
         gc.close();
         registry.close();
     }

@@ -79,7 +79,7 @@ public final class Node implements AutoCloseable {
             NodeMetrics metrics = new NodeMetrics(options.name(), options.metrics());
             opened.add(metrics);
             StoreMetrics storeMetrics = new StoreMetrics(metrics.registry(), storage);
-            metrics.beforeScrape(storeMetrics::refresh);
+            metrics.keepUpToDate(storeMetrics::refresh);
             VolumeMetrics volumeMetrics = new VolumeMetrics(metrics.registry());
             IscsiServer[] bound = new IscsiServer[1]; // the portal's port is known once it is bound
             IscsiSettings portal = IscsiSettings.defaults(options.portal());
@@ -92,8 +92,8 @@ public final class Node implements AutoCloseable {
             if (options.cluster() != null) {
                 cluster = ClusterNode.start(options.cluster(), options.name(), storage);
                 opened.add(0, cluster);
-                metrics.beforeScrape(new RaftMetrics(metrics.registry(), cluster)::refresh);
-                metrics.beforeScrape(new io.raftlun.metrics.RebuildMetrics(metrics.registry(), cluster)::refresh);
+                metrics.keepUpToDate(new RaftMetrics(metrics.registry(), cluster)::refresh);
+                metrics.keepUpToDate(new io.raftlun.metrics.RebuildMetrics(metrics.registry(), cluster)::refresh);
                 ClusterNode members = cluster;
                 catalog = new TargetCatalog(cluster, () -> portals(members, bound[0], options),
                         options.cluster().portGroups(), tag, volumeMetrics);
@@ -119,6 +119,7 @@ public final class Node implements AutoCloseable {
                     opened.add(0, floatingPortal(options, cluster, catalog, portal, iscsi, iscsiMetrics));
                 }
             }
+            opened.add(0, metrics::stopRefreshing); // before what the refreshes look at closes
             Node node = new Node(options, opened, storage, catalog, iscsi, admin, cluster);
             node.routes();
             log.info("node {} serving {} target(s) on {}", options.name(), catalog.config().targets().size(),
