@@ -144,6 +144,10 @@ class ReplicatedVolumeTest {
     @Test
     void aWriteThroughAnyNodeReadsBackThroughEveryNode() throws Exception {
         startAll();
+        java.util.concurrent.atomic.LongAdder commits = new java.util.concurrent.atomic.LongAdder();
+        for (Replica replica : replicas) {
+            replica.machine.onCommitLatency(nanos -> commits.increment());
+        }
         for (int i = 0; i < 3; i++) {
             replicas[i].volume.write(1000L * i, pattern(16, i), false).join();
         }
