@@ -34,6 +34,7 @@ import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -493,7 +494,19 @@ public final class RaftNode implements AutoCloseable {
      */
     public CompletableFuture<Committed> write(RaftGroup group, Message entry) {
         CompletableFuture<Committed> result = new CompletableFuture<>();
-        write(group, entry, System.nanoTime() + SUBMIT_DEADLINE.toNanos(), result);
+        write(group, entry, false, System.nanoTime() + SUBMIT_DEADLINE.toNanos(), result);
+        return result;
+    }
+
+    /**
+     * As {@link #write}, for an entry whose second application changes nothing the first did not
+     * (a block write, an unmap). It is also sent again after a failure that leaves unknown whether
+     * it was appended: a Raft client closed under it when the leader changed, a request timed out.
+     * Failing it instead would fail the initiator's command, which it may not retry.
+     */
+    public CompletableFuture<Committed> writeRepeatable(RaftGroup group, Message entry) {
+        CompletableFuture<Committed> result = new CompletableFuture<>();
+        write(group, entry, true, System.nanoTime() + SUBMIT_DEADLINE.toNanos(), result);
         return result;
     }
 
@@ -503,21 +516,28 @@ public final class RaftNode implements AutoCloseable {
      * its term (LeaderNotReadyException: retried here, not forwarded to a leader it no longer
      * knows), and a member still joining the group has no log to append them to
      * (GroupMismatchException), so sending the entry again cannot apply it twice: retried until a
-     * leader takes it. Other failures are final, as a retry could repeat an entry that
-     * was appended after all.
+     * leader takes it. Other failures are final unless the entry is repeatable, as a retry could
+     * repeat an entry that was appended after all.
      */
-    private void write(RaftGroup group, Message entry, long deadline, CompletableFuture<Committed> result) {
+    private void write(RaftGroup group, Message entry, boolean repeatable, long deadline,
+                       CompletableFuture<Committed> result) {
         if (leaderless(group.getGroupId()) && System.nanoTime() < deadline && !retries.isShutdown()) {
             // Sent now, the entry would go to a leader that has stopped answering and wait out a
             // request timeout (3 s, 10 s for a new client's first request) there: wait for the election.
-            retries.schedule(() -> write(group, entry, deadline, result), RETRY_SLEEP_MS, TimeUnit.MILLISECONDS);
+            retries.schedule(() -> write(group, entry, repeatable, deadline, result), RETRY_SLEEP_MS,
+                    TimeUnit.MILLISECONDS);
             return;
         }
         writeOnce(group, entry).whenComplete((committed, failure) -> {
             if (failure == null) {
                 result.complete(committed);
-            } else if (notAppended(failure) && System.nanoTime() < deadline && !retries.isShutdown()) {
-                retries.schedule(() -> write(group, entry, deadline, result), RETRY_SLEEP_MS, TimeUnit.MILLISECONDS);
+            } else if ((notAppended(failure) || repeatable && failedInRaft(failure)) && System.nanoTime() < deadline
+                    && !retries.isShutdown()) {
+                if (repeatable && !notAppended(failure)) {
+                    log.debug("raft group {}: sending an entry again after {}", group.getGroupId(), failure.toString());
+                }
+                retries.schedule(() -> write(group, entry, repeatable, deadline, result), RETRY_SLEEP_MS,
+                        TimeUnit.MILLISECONDS);
             } else {
                 result.completeExceptionally(failure);
             }
@@ -527,6 +547,19 @@ public final class RaftNode implements AutoCloseable {
     private static boolean notAppended(Throwable failure) {
         return causedBy(failure, LeaderSteppingDownException.class) || causedBy(failure, GroupMismatchException.class)
                 || causedBy(failure, LeaderNotReadyException.class);
+    }
+
+    /**
+     * A failure of Raft's, not the state machine's answer: Ratis fails requests with IOExceptions
+     * (RaftException and its kin), while an entry the state machine refuses fails with the
+     * RuntimeException it threw, or a StateMachineException.
+     */
+    private static boolean failedInRaft(Throwable failure) {
+        Throwable cause = failure;
+        while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause instanceof IOException && !causedBy(failure, StateMachineException.class);
     }
 
     private static boolean causedBy(Throwable failure, Class<? extends Throwable> kind) {

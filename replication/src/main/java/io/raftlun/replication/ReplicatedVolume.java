@@ -182,7 +182,7 @@ public final class ReplicatedVolume implements BlockVolume {
         } finally {
             data.release();
         }
-        return submit(entry).thenApply(answer -> null);
+        return submitRepeatable(entry).thenApply(answer -> null);
     }
 
     @Override
@@ -197,7 +197,7 @@ public final class ReplicatedVolume implements BlockVolume {
         } finally {
             pattern.release();
         }
-        return submit(entry).thenApply(answer -> null);
+        return submitRepeatable(entry).thenApply(answer -> null);
     }
 
     @Override
@@ -209,7 +209,7 @@ public final class ReplicatedVolume implements BlockVolume {
         } catch (VolumeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return submit(VolumeEntry.unmap(extents)).thenApply(answer -> null);
+        return submitRepeatable(VolumeEntry.unmap(extents)).thenApply(answer -> null);
     }
 
     @Override
@@ -314,6 +314,16 @@ public final class ReplicatedVolume implements BlockVolume {
     /** Submits a change; completes with its answer once it is committed (and applied by the leader). */
     private CompletableFuture<Message> submit(Message entry) {
         return raft.write(group.get(), entry).thenApply(RaftNode.Committed::answer)
+                .exceptionallyCompose(this::unavailable);
+    }
+
+    /**
+     * Submits a change that applied twice leaves the blocks as applied once (writes, unmaps): sent
+     * again if a leader change leaves unknown whether it was appended. Until it completes the
+     * initiator has no answer, so no later command of its can depend on it being applied once.
+     */
+    private CompletableFuture<Message> submitRepeatable(Message entry) {
+        return raft.writeRepeatable(group.get(), entry).thenApply(RaftNode.Committed::answer)
                 .exceptionallyCompose(this::unavailable);
     }
 

@@ -157,6 +157,7 @@ class ReplicatedVolumeTest {
                         "node " + reader.number + " reads what was written through node " + i);
             }
         }
+        assertTrue(commits.sum() >= 3, "the leader times the commit of each write it submitted: " + commits.sum());
         assertEquals(-1L, replicas[1].volume.compareAndWrite(0, pattern(1, 0), pattern(1, 9), false).join());
         assertEquals(0L, replicas[2].volume.compareAndWrite(0, pattern(1, 0), pattern(1, 8), false).join(),
                 "the compare happens in log order: the first compare-and-write changed the block");
@@ -377,6 +378,33 @@ class ReplicatedVolumeTest {
                 replicas[0].raft, () -> group), 1L << 30));
         assertEquals(1, verify.get("differingChunks"), verify.toString());
         assertEquals(7000L / 256, ((Map<?, ?>) ((List<?>) verify.get("differences")).get(0)).get("chunk"));
+    }
+
+    /**
+     * The leader stops (a crash, not a hand-over) while writes through the other nodes are in
+     * flight to it: they may have been appended or not, and each is sent again to the new leader
+     * instead of failing (which libiscsi answers with a LUN reset and the filesystem with EIO).
+     */
+    @Test
+    void writesInFlightToALeaderThatStopsCompleteThroughTheNewOne() throws Exception {
+        startAll();
+        replicas[0].volume.write(0, pattern(16, 0), false).join();
+        Replica leader = leader();
+        int gone = leader.number;
+        List<java.util.concurrent.CompletableFuture<Void>> writes = new ArrayList<>();
+        for (int i = 0; i < 90; i++) {
+            writes.add(replicas[(gone + 1 + i % 2) % 3].volume.write(64L * i, pattern(64, i), false));
+            if (i == 30) {
+                leader.close();
+                replicas[gone] = null;
+            }
+        }
+        java.util.concurrent.CompletableFuture.allOf(writes.toArray(java.util.concurrent.CompletableFuture[]::new))
+                .join();
+        for (int i = 0; i < 90; i++) {
+            assertArrayEquals(bytes(pattern(64, i)), bytes(replicas[(gone + 2 - i % 2) % 3].volume.read(64L * i, 64)
+                    .join()), "write " + i);
+        }
     }
 
     @Test
