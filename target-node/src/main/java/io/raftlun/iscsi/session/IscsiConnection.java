@@ -565,6 +565,10 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     private void completed(Task task, ScsiResult result, Throwable failure) {
         executing--;
+        task.ended = true;
+        if (task.endWaiter != null) {
+            task.endWaiter.complete(null);
+        }
         if (task.taskAttribute == ORDERED) {
             orderedRunning = false;
         }
@@ -638,7 +642,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         finishLogoutIfIdle();
     }
 
-    private void abort(Task task) {
+    /**
+     * Aborts a task: it gets no answer. Completes once it can no longer change the medium, that is
+     * at once unless the SCSI layer is executing it; then when that ends (a replicated write may
+     * still be committed), so a command the initiator sends after the abort's answer is never
+     * overtaken by the aborted one.
+     */
+    private CompletableFuture<Void> abort(Task task) {
         task.aborted = true;
         task.releaseData();
         for (Integer ttt : task.openR2Ts.keySet()) {
@@ -648,6 +658,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         if (blockedByOrder.remove(task)) {
             startUnblockedTasks();
         }
+        if (!task.executing || task.ended) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (task.endWaiter == null) {
+            task.endWaiter = new CompletableFuture<>();
+        }
+        return task.endWaiter;
     }
 
     // ---------------------------------------------------------------- task management
@@ -660,23 +677,23 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             response = done(TaskManagementResponse.FUNCTION_REJECTED);
         } else {
             response = switch (function) {
-                case TaskManagementRequest.ABORT_TASK -> done(abortTask(request));
+                case TaskManagementRequest.ABORT_TASK -> abortTask(request);
                 case TaskManagementRequest.ABORT_TASK_SET, TaskManagementRequest.CLEAR_TASK_SET,
                         TaskManagementRequest.LOGICAL_UNIT_RESET -> {
                     if (!target.scsi().hasLun(lun)) {
                         yield done(TaskManagementResponse.LUN_DOES_NOT_EXIST);
                     }
-                    abortWhere(task -> task.lun == lun);
+                    CompletableFuture<Void> aborted = abortWhere(task -> task.lun == lun);
                     if (function == TaskManagementRequest.ABORT_TASK_SET) {
-                        yield done(TaskManagementResponse.FUNCTION_COMPLETE);
+                        yield aborted.thenApply(ended -> TaskManagementResponse.FUNCTION_COMPLETE);
                     }
-                    yield complete(target.scsi().reset(nexus, function == TaskManagementRequest.CLEAR_TASK_SET
-                            ? ScsiTarget.Reset.CLEAR_TASK_SET : ScsiTarget.Reset.LOGICAL_UNIT_RESET, lun));
+                    ScsiTarget.Reset reset = function == TaskManagementRequest.CLEAR_TASK_SET
+                            ? ScsiTarget.Reset.CLEAR_TASK_SET : ScsiTarget.Reset.LOGICAL_UNIT_RESET;
+                    yield aborted.thenCompose(ended -> complete(target.scsi().reset(nexus, reset, lun)));
                 }
-                case TaskManagementRequest.TARGET_WARM_RESET, TaskManagementRequest.TARGET_COLD_RESET -> {
-                    abortWhere(task -> true);
-                    yield complete(target.scsi().reset(nexus, ScsiTarget.Reset.TARGET_RESET, lun));
-                }
+                case TaskManagementRequest.TARGET_WARM_RESET, TaskManagementRequest.TARGET_COLD_RESET ->
+                        abortWhere(task -> true).thenCompose(ended -> complete(
+                                target.scsi().reset(nexus, ScsiTarget.Reset.TARGET_RESET, lun)));
                 case TaskManagementRequest.TASK_REASSIGN -> done(TaskManagementResponse.REASSIGNMENT_NOT_SUPPORTED);
                 default -> done(TaskManagementResponse.FUNCTION_NOT_SUPPORTED);
             };
@@ -716,33 +733,34 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private int abortTask(TaskManagementRequest request) {
+    private CompletableFuture<Integer> abortTask(TaskManagementRequest request) {
         int referenced = request.referencedTaskTag();
         Task task = tasks.get(referenced);
         if (task != null) {
-            abort(task);
-            return TaskManagementResponse.FUNCTION_COMPLETE;
+            return abort(task).thenApply(ended -> TaskManagementResponse.FUNCTION_COMPLETE);
         }
         if (abortWaiting(t -> t.itt == referenced)) {
-            return TaskManagementResponse.FUNCTION_COMPLETE;
+            return done(TaskManagementResponse.FUNCTION_COMPLETE);
         }
         // RFC 7143 §11.5.1: a task not yet received (its CmdSN still in the window, before this
         // request's) counts as received and aborted; a task already completed (its CmdSN below the
         // window) does not exist any more.
         int refCmdSN = request.refCmdSN();
         boolean inGap = compareSerial(refCmdSN, expCmdSN) >= 0 && compareSerial(refCmdSN, request.cmdSN()) < 0;
-        return inGap ? TaskManagementResponse.FUNCTION_COMPLETE : TaskManagementResponse.TASK_DOES_NOT_EXIST;
+        return done(inGap ? TaskManagementResponse.FUNCTION_COMPLETE : TaskManagementResponse.TASK_DOES_NOT_EXIST);
     }
 
-    private void abortWhere(java.util.function.Predicate<Task> which) {
+    /** Aborts the tasks {@code which} selects; completes once none of them can change the medium. */
+    private CompletableFuture<Void> abortWhere(java.util.function.Predicate<Task> which) {
         List<Task> doomed = new ArrayList<>();
         for (Task task : tasks.values()) {
             if (which.test(task)) {
                 doomed.add(task);
             }
         }
-        doomed.forEach(this::abort);
+        CompletableFuture<?>[] ended = doomed.stream().map(this::abort).toArray(CompletableFuture[]::new);
         abortWaiting(which);
+        return CompletableFuture.allOf(ended);
     }
 
     /**

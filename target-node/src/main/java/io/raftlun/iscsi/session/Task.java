@@ -40,7 +40,11 @@ final class Task {
     final java.util.Map<Integer, int[]> openR2Ts = new java.util.HashMap<>();
 
     boolean executing;
+    /** The SCSI layer has answered: the task can no longer change the medium. */
+    boolean ended;
     boolean aborted;
+    /** Made when a task is aborted while it executes; completed once it has ended. */
+    java.util.concurrent.CompletableFuture<Void> endWaiter;
 
     Task(ScsiCommandRequest command, long lun) {
         this.itt = command.initiatorTaskTag();

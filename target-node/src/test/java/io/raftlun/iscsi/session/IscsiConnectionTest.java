@@ -346,33 +346,51 @@ class IscsiConnectionTest {
     }
 
     @Test
-    void abortedTaskNeverAnswersAfterTheAbort() {
+    void abortOfAnExecutingTaskAnswersOnceTheTaskCanNoLongerChangeTheMediumAndTheTaskNever() {
         loggedIn(Map.of());
         scsi.hold = true;
         initiator.send(ScsiCommandRequest.of(false, true, true, false, 1, 0, 0x40, 512, initiator.cmdSN++, 0, READ_10,
                 null));
         initiator.send(TaskManagementRequest.of(true, TaskManagementRequest.ABORT_TASK, 0, 0x41, 0x40,
                 initiator.cmdSN, 0, initiator.cmdSN - 1));
+        assertNull(initiator.receive(), "no answer while the aborted task still executes (a write may still land)");
+        scsi.held.get(0).complete(FakeScsiTarget.resultFor(scsi.executed.get(0).command()));
         TaskManagementResponse tmf = assertInstanceOf(TaskManagementResponse.class, initiator.receive());
         assertEquals(TaskManagementResponse.FUNCTION_COMPLETE, tmf.response());
         tmf.release();
-        scsi.held.get(0).complete(FakeScsiTarget.resultFor(scsi.executed.get(0).command()));
         assertNull(initiator.receive(), "the aborted task sends no response");
     }
 
     @Test
-    void lunResetAbortsTasksAndResetsTheLogicalUnit() {
+    void abortOfATaskStillWaitingForItsDataAnswersAtOnce() {
+        loggedIn(Map.of());
+        initiator.send(ScsiCommandRequest.of(false, true, false, true, 1, 0, 0x40, 8192, initiator.cmdSN++, 0, WRITE_10,
+                null));
+        ReadyToTransfer r2t = assertInstanceOf(ReadyToTransfer.class, initiator.receive());
+        r2t.release();
+        initiator.send(TaskManagementRequest.of(true, TaskManagementRequest.ABORT_TASK, 0, 0x41, 0x40,
+                initiator.cmdSN, 0, initiator.cmdSN - 1));
+        TaskManagementResponse tmf = assertInstanceOf(TaskManagementResponse.class, initiator.receive());
+        assertEquals(TaskManagementResponse.FUNCTION_COMPLETE, tmf.response());
+        tmf.release();
+        assertTrue(scsi.executed.isEmpty(), "the aborted write never reached the SCSI layer");
+    }
+
+    @Test
+    void lunResetAbortsTasksAndResetsTheLogicalUnitOnceTheyEnded() {
         loggedIn(Map.of());
         scsi.hold = true;
         initiator.send(ScsiCommandRequest.of(false, true, true, false, 1, 0, 0x40, 512, initiator.cmdSN++, 0, READ_10,
                 null));
         initiator.send(TaskManagementRequest.of(true, TaskManagementRequest.LOGICAL_UNIT_RESET, 0, 0x41, 0,
                 initiator.cmdSN, 0, 0));
+        assertNull(initiator.receive());
+        assertTrue(!scsi.events.contains("LOGICAL_UNIT_RESET:0"), "the reset waits for the executing task");
+        scsi.held.get(0).complete(FakeScsiTarget.resultFor(scsi.executed.get(0).command()));
         TaskManagementResponse tmf = initiator.receive();
         assertEquals(TaskManagementResponse.FUNCTION_COMPLETE, tmf.response());
         tmf.release();
         assertTrue(scsi.events.contains("LOGICAL_UNIT_RESET:0"));
-        scsi.held.get(0).complete(FakeScsiTarget.resultFor(scsi.executed.get(0).command()));
         assertNull(initiator.receive());
     }
 
