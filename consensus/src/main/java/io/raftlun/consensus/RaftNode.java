@@ -136,6 +136,11 @@ public final class RaftNode implements AutoCloseable {
         // Each group's log writer buffers one whole entry at least (a buffer per volume group).
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(MAX_ENTRY_BYTES + 8));
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(4L * MAX_ENTRY_BYTES));
+        // Entries are cached on the heap until applied and sent to every follower; Ratis's default
+        // (six segments, 200 MB per group) ran followers out of a 512 MiB heap under 1 MiB writes.
+        // A follower further behind is sent entries read back from the log file.
+        RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 1);
+        RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf(8L * MAX_ENTRY_BYTES));
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         // Composed appends make a follower start writing one appendEntries batch only after the
         // previous one is fsynced: one fsync per batch, none shared. Off, the log worker groups
