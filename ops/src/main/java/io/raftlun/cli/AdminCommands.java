@@ -87,7 +87,7 @@ final class AdminCommands {
     static final class TargetCommand implements Runnable {
         @Override
         public void run() {
-            new CommandLine(this).usage(System.out);
+            Main.usage(this);
         }
     }
 
@@ -200,7 +200,7 @@ final class AdminCommands {
     static final class LunCommand implements Runnable {
         @Override
         public void run() {
-            new CommandLine(this).usage(System.out);
+            Main.usage(this);
         }
     }
 
@@ -259,7 +259,7 @@ final class AdminCommands {
     static final class AccountCommand implements Runnable {
         @Override
         public void run() {
-            new CommandLine(this).usage(System.out);
+            Main.usage(this);
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code raftlun cluster}: the local cluster kept in a directory. */
@@ -23,13 +24,20 @@ public final class ClusterCommand implements Runnable {
 
     @Override
     public void run() {
-        new picocli.CommandLine(this).usage(System.out);
+        Main.usage(this);
     }
 
-    static LocalCluster open(Path dir) {
-        Path directory = LocalCluster.directory(dir);
-        return LocalCluster.find(directory).orElseThrow(() -> new IllegalArgumentException(
-                "no cluster in " + directory + " (start one with: raftlun demo --dir " + directory + ")"));
+    /** The --dir every command on a local cluster takes. */
+    static final class ClusterDir {
+        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
+        Path path;
+
+        /** The cluster in this directory; refuses a directory without one. */
+        LocalCluster open() {
+            Path directory = LocalCluster.directory(path);
+            return LocalCluster.find(directory).orElseThrow(() -> new IllegalArgumentException(
+                    "no cluster in " + directory + " (start one with: raftlun demo --dir " + directory + ")"));
+        }
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true,
@@ -42,8 +50,8 @@ public final class ClusterCommand implements Runnable {
                 "options, or by 'raftlun demo' (which also creates a LUN)."},
             footer = {"", "Exit status: 0 when every node runs and the cluster has a leader, 1 otherwise."})
     static final class Up implements Callable<Integer> {
-        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
-        Path dir;
+        @Mixin
+        ClusterDir dir;
 
         @Option(names = "--nodes", description = "Number of nodes, 1 to 9 (default 3).")
         int nodes = 3;
@@ -68,7 +76,7 @@ public final class ClusterCommand implements Runnable {
             if (replicationFactor < 1) {
                 throw new IllegalArgumentException("--replication-factor must be at least 1");
             }
-            Path directory = LocalCluster.directory(dir);
+            Path directory = LocalCluster.directory(dir.path);
             LocalCluster cluster = LocalCluster.find(directory).orElse(null);
             if (cluster == null) {
                 cluster = LocalCluster.create(directory, LocalCluster.members(nodes, port, adminPort, raftPort),
@@ -94,15 +102,15 @@ public final class ClusterCommand implements Runnable {
                 "SIGKILL. The data stays in the directory."},
             footer = {"", "Exit status: 0 when every node is stopped (or none ran), 1 on failure."})
     static final class Down implements Callable<Integer> {
-        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
-        Path dir;
+        @Mixin
+        ClusterDir dir;
 
         @Option(names = "--timeout", description = "Seconds to wait for a clean stop (default 30).")
         int timeout = 30;
 
         @Override
         public Integer call() throws Exception {
-            LocalCluster cluster = open(dir);
+            LocalCluster cluster = dir.open();
             if (cluster.stopAll(timeout) == 0) {
                 System.out.println("nothing was running in " + cluster.dir());
             }
@@ -118,8 +126,8 @@ public final class ClusterCommand implements Runnable {
             footer = {"", "Exit status: 0 if every node is up, 1 if any is down or on a mistake; with --node,",
                 "3 if that node cannot be reached, 4 for a wrong admin token."})
     static final class Status implements Callable<Integer> {
-        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
-        Path dir;
+        @Mixin
+        ClusterDir dir;
 
         @Option(names = "--node", paramLabel = "HOST:PORT",
                 description = "Any cluster, through a node's admin API address, instead of --dir.")
@@ -137,7 +145,7 @@ public final class ClusterCommand implements Runnable {
             if (node != null) {
                 return remote();
             }
-            LocalCluster cluster = open(dir);
+            LocalCluster cluster = dir.open();
             List<Map<String, Object>> nodes = new ArrayList<>();
             boolean allUp = true;
             for (LocalCluster.Member member : cluster.members()) {
@@ -300,15 +308,15 @@ public final class ClusterCommand implements Runnable {
             footer = {"", "Exit status: 0 when the node leads no group any more; 1 if a group found no follower "
                     + "to take it (the output says which), or the node is unknown or not running."})
     static final class Drain implements Callable<Integer> {
-        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
-        Path dir;
+        @Mixin
+        ClusterDir dir;
 
         @picocli.CommandLine.Parameters(paramLabel = "NODE", description = "The node to drain (e.g. node1).")
         String node;
 
         @Override
         public Integer call() throws Exception {
-            LocalCluster cluster = open(dir);
+            LocalCluster cluster = dir.open();
             LocalCluster.Member member = cluster.members().stream().filter(m -> m.name().equals(node)).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("no node " + node + " in " + cluster.dir()
                             + " (nodes: " + cluster.members().stream().map(LocalCluster.Member::name).toList() + ")"));

@@ -21,7 +21,7 @@ public final class Main implements Runnable {
 
     /** The command line with raftlun's error handling: a failure is one clear line, not a stack trace. */
     static CommandLine commandLine() {
-        CommandLine commandLine = new CommandLine(new Main());
+        CommandLine commandLine = new CommandLine(new Main()).setUsageHelpWidth(USAGE_WIDTH);
         commandLine.setExecutionExceptionHandler((failure, line, parsed) -> {
             String message = failure.getMessage() != null ? failure.getMessage() : failure.toString();
             line.getErr().println("raftlun: " + message);
@@ -39,8 +39,16 @@ public final class Main implements Runnable {
         return commandLine;
     }
 
+    /** Help text is written in lines of up to this many characters; picocli's 80 would break them again. */
+    static final int USAGE_WIDTH = 100;
+
     @Override
     public void run() {
-        new CommandLine(this).usage(System.out);
+        usage(this);
+    }
+
+    /** Prints the usage of a command group run without a subcommand. */
+    static void usage(Object command) {
+        new CommandLine(command).setUsageHelpWidth(USAGE_WIDTH).usage(System.out);
     }
 }

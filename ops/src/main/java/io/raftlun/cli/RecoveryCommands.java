@@ -2,12 +2,12 @@ package io.raftlun.cli;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -35,12 +35,12 @@ final class RecoveryCommands {
                 "or 'volume rebuild'."},
             footer = {"", "Exit status: 0 when the node runs and is a member; 1 otherwise."})
     static final class AddNode implements Callable<Integer> {
-        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
-        Path dir;
+        @Mixin
+        ClusterCommand.ClusterDir dir;
 
         @Override
         public Integer call() throws Exception {
-            LocalCluster cluster = ClusterCommand.open(dir);
+            LocalCluster cluster = dir.open();
             LocalCluster.Member via = cluster.anyRunning();
             LocalCluster grown = cluster.addMember();
             LocalCluster.Member added = grown.members().get(grown.members().size() - 1);
@@ -64,8 +64,8 @@ final class RecoveryCommands {
                 "Example: raftlun cluster add-node && raftlun cluster replace-node node3 --with node4 --rate 50M"},
             footer = {"", "Exit status: 0 when every replica is rebuilt and DEAD removed; 1 otherwise."})
     static final class ReplaceNode implements Callable<Integer> {
-        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
-        Path dir;
+        @Mixin
+        ClusterCommand.ClusterDir dir;
 
         @Parameters(paramLabel = "DEAD", description = "The node whose replicas move (e.g. node3).")
         String dead;
@@ -78,7 +78,7 @@ final class RecoveryCommands {
 
         @Override
         public Integer call() throws Exception {
-            LocalCluster cluster = ClusterCommand.open(dir);
+            LocalCluster cluster = dir.open();
             LocalCluster.Member from = cluster.member(dead);
             LocalCluster.Member to = running(cluster, replacement);
             if (dead.equals(replacement)) {
@@ -118,8 +118,8 @@ final class RecoveryCommands {
                 "this brings the volume back to more replicas."},
             footer = {"", "Exit status: 0 when the replica is rebuilt; 1 otherwise."})
     static final class Rebuild implements Callable<Integer> {
-        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
-        Path dir;
+        @Mixin
+        ClusterCommand.ClusterDir dir;
 
         @Parameters(paramLabel = "VOLUME", description = "The volume (as 'cluster status' names it).")
         String volume;
@@ -135,7 +135,7 @@ final class RecoveryCommands {
 
         @Override
         public Integer call() throws Exception {
-            LocalCluster cluster = ClusterCommand.open(dir);
+            LocalCluster cluster = dir.open();
             rebuild(cluster, running(cluster, node), volume, replace, rate == null ? 0 : Sizes.parse(rate));
             return 0;
         }
@@ -151,8 +151,8 @@ final class RecoveryCommands {
                 "volume's replicas is reachable. Afterwards add replicas with 'volume rebuild'."},
             footer = {"", "Exit status: 0 when the volume is served by the survivor again; 1 otherwise."})
     static final class Recover implements Callable<Integer> {
-        @Option(names = "--dir", paramLabel = "DIR", description = "Cluster directory (default: $RAFTLUN_DIR, else ./run/demo).")
-        Path dir;
+        @Mixin
+        ClusterCommand.ClusterDir dir;
 
         @Parameters(paramLabel = "VOLUME", description = "The volume to recover.")
         String volume;
@@ -169,7 +169,7 @@ final class RecoveryCommands {
                 throw new IllegalArgumentException("refusing to recover " + volume + " from one replica without --"
                         + CONFIRMATION);
             }
-            LocalCluster cluster = ClusterCommand.open(dir);
+            LocalCluster cluster = dir.open();
             LocalCluster.Member member = running(cluster, survivor);
             Map<?, ?> answer = cluster.post(member, "/api/recover?volume=" + encode(volume) + "&confirm=" + CONFIRMATION,
                     Duration.ofSeconds(30));

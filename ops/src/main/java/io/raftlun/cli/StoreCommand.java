@@ -39,7 +39,7 @@ public final class StoreCommand implements Runnable {
 
     @Override
     public void run() {
-        new picocli.CommandLine(this).usage(System.out);
+        Main.usage(this);
     }
 
     /** The --data-dir every store command takes. */

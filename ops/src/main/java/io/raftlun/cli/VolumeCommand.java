@@ -24,7 +24,7 @@ public final class VolumeCommand implements Runnable {
 
     @Override
     public void run() {
-        new picocli.CommandLine(this).usage(System.out);
+        Main.usage(this);
     }
 
     /** What scrub and verify share: the cluster, the rate, starting the check on a node and following it. */
