@@ -117,7 +117,7 @@ public final class BenchCommand implements Callable<Integer> {
                         sampler.interrupt();
                         sampler.join();
                     }
-                    report.add(List.of(new Measurement(target.name(), "peak RSS under load", "MiB",
+                    report.add(List.of(new Measurement(target.name(), "peak RSS under load, largest process", "MiB",
                             peakRss.get() / (double) MIB, false)));
                 }
             }

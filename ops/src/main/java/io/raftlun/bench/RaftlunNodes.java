@@ -168,7 +168,7 @@ final class RaftlunNodes implements TargetUnderTest {
 
     @Override
     public long residentBytes() {
-        return nodes.stream().mapToLong(p -> Processes.residentBytes(p.pid())).sum();
+        return nodes.stream().mapToLong(p -> Processes.residentBytes(p.pid())).max().orElse(0);
     }
 
     @Override

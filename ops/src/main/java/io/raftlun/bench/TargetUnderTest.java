@@ -13,7 +13,7 @@ interface TargetUnderTest extends AutoCloseable {
 
     int lun();
 
-    /** Resident memory of the target's processes right now, in bytes. */
+    /** Resident memory of the target's largest process right now (a cluster: its largest node), in bytes. */
     long residentBytes();
 
     /** The libiscsi URL of the LUN. */
