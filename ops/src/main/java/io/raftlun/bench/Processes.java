@@ -73,6 +73,22 @@ final class Processes {
         return total;
     }
 
+    /**
+     * CPU time (user and system, every thread) a process has used so far, in nanoseconds, from
+     * /proc/PID/stat (0 if it is gone). Its clock ticks are USER_HZ, 100 per second on Linux.
+     */
+    static long cpuNanos(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // "pid (comm) state ppid ...": comm may hold spaces; utime and stime are fields 14 and 15
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            return ticks * 10_000_000L;
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
     /** True if {@code tool} is on the PATH. */
     static boolean onPath(String tool) {
         for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {

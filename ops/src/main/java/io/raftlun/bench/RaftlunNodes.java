@@ -172,6 +172,11 @@ final class RaftlunNodes implements TargetUnderTest {
     }
 
     @Override
+    public long cpuNanos() {
+        return nodes.stream().mapToLong(p -> Processes.cpuNanos(p.pid())).sum();
+    }
+
+    @Override
     public void close() throws InterruptedException {
         for (Process node : nodes) {
             Processes.stop(node);

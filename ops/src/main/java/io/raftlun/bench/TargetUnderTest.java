@@ -16,6 +16,9 @@ interface TargetUnderTest extends AutoCloseable {
     /** Resident memory of the target's largest process right now (a cluster: its largest node), in bytes. */
     long residentBytes();
 
+    /** CPU time the target's processes have used so far (user and system, all of them), in nanoseconds. */
+    long cpuNanos();
+
     /** The libiscsi URL of the LUN. */
     default String url() {
         return "iscsi://" + portal() + "/" + iqn() + "/" + lun();

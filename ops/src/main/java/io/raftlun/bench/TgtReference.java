@@ -93,6 +93,11 @@ final class TgtReference implements TargetUnderTest {
     }
 
     @Override
+    public long cpuNanos() {
+        return Processes.cpuNanos(daemon.pid());
+    }
+
+    @Override
     public void close() throws InterruptedException {
         try {
             admin("--op", "delete", "--mode", "system");

@@ -1,0 +1,28 @@
+package io.raftlun.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Test;
+
+class ProcessesTest {
+
+    @Test
+    void cpuTimeOfAProcessGrowsAsItComputesAndMatchesWhatTheJvmCounts() {
+        long pid = ProcessHandle.current().pid();
+        long before = Processes.cpuNanos(pid);
+        long threadBefore = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+        long sink = 0;
+        while (ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - threadBefore < 300_000_000L) {
+            sink += Long.numberOfTrailingZeros(sink + System.nanoTime());
+        }
+        long used = Processes.cpuNanos(pid) - before;
+        assertTrue(used >= 250_000_000L, "300 ms of computing counted as " + used / 1_000_000 + " ms (" + sink + ")");
+    }
+
+    @Test
+    void aProcessThatIsGoneHasUsedNothing() {
+        assertEquals(0, Processes.cpuNanos(Long.MAX_VALUE));
+    }
+}
