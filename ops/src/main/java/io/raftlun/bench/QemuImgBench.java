@@ -33,8 +33,8 @@ record QemuImgBench(String label, boolean write, int depth, int requestBytes, in
                 + "\",\"lun\":" + target.lun() + "}}");
         long cpuBefore = target.cpuNanos();
         String output = Processes.run(Duration.ofMinutes(5), command);
-        // The target's CPU per request: far steadier than throughput on a shared machine, so small
-        // costs (metrics collection) show in it.
+        // The target's CPU per request: less affected than throughput by other load on the
+        // machine, and it shows what the target spends where throughput is equal.
         Measurement cpu = new Measurement(target.name(), label + " target CPU per request", "µs",
                 (target.cpuNanos() - cpuBefore) / 1000.0 / requests, false);
         Matcher matcher = COMPLETED.matcher(output);
