@@ -41,6 +41,14 @@ public final class FloatingPortal implements AutoCloseable {
      * address here.
      */
     static final long SETTLE_MILLIS = 5000;
+    /**
+     * How long a holder handing the cluster's leadership over on purpose keeps the address after
+     * it stopped leading (see {@link #handOverSoon}): time for the new holder to notice, take the
+     * address and announce it.
+     */
+    static final long HAND_OVER_OVERLAP_MILLIS = 500;
+    /** How long after {@link #handOverSoon} a loss of the leadership counts as that planned hand-over. */
+    static final long HAND_OVER_WINDOW_MILLIS = 15_000;
 
     /**
      * The floating address as {@code ADDRESS/PREFIX} on a node's interface.
@@ -87,6 +95,8 @@ public final class FloatingPortal implements AutoCloseable {
     private Process guard; // removes the address if this process dies holding it
     private long nextTry;
     private long heldSince;
+    private volatile long plannedUntil; // losing the leadership before then is a planned hand-over
+    private long leadershipLostAt; // while still holding the address; only the checks thread touches it
 
     /**
      * @param device     the interface to put the address on
@@ -149,10 +159,19 @@ public final class FloatingPortal implements AutoCloseable {
     private void check() {
         try {
             boolean hold = shouldHold.getAsBoolean();
-            if (hold && listener == null && System.currentTimeMillis() >= nextTry) {
+            long now = System.currentTimeMillis();
+            if (hold || listener == null) {
+                leadershipLostAt = 0;
+            }
+            if (hold && listener == null && now >= nextTry) {
                 acquire();
             } else if (!hold && listener != null) {
-                release("no longer the cluster's leader");
+                if (leadershipLostAt == 0) {
+                    leadershipLostAt = now;
+                }
+                if (now >= plannedUntil || now - leadershipLostAt >= HAND_OVER_OVERLAP_MILLIS) {
+                    release("no longer the cluster's leader");
+                }
             }
             if (listener != null && System.currentTimeMillis() - heldSince >= SETTLE_MILLIS) {
                 whileHeld.run();
@@ -163,7 +182,8 @@ public final class FloatingPortal implements AutoCloseable {
     }
 
     private void acquire() {
-        if (!ip("addr", "add", address.toString(), "dev", device) && !hasAddress()) {
+        boolean added = ip("addr", "add", address.toString(), "dev", device);
+        if (!added && !hasAddress()) {
             nextTry = System.currentTimeMillis() + RETRY_MILLIS;
             return;
         }
@@ -171,7 +191,9 @@ public final class FloatingPortal implements AutoCloseable {
             listener = listen.apply(new InetSocketAddress(address.address(), port));
         } catch (RuntimeException e) {
             log.error("floating portal {}: cannot listen on it: {}", address, e.getMessage());
-            ip("addr", "del", address.toString(), "dev", device);
+            if (added) { // not one found there: on a shared host it may be the previous holder's
+                ip("addr", "del", address.toString(), "dev", device);
+            }
             nextTry = System.currentTimeMillis() + RETRY_MILLIS;
             return;
         }
@@ -274,9 +296,28 @@ public final class FloatingPortal implements AutoCloseable {
         }
     }
 
+    /**
+     * Announces a planned hand-over of the cluster's leadership (a drain, a clean stop). Once this
+     * node stops leading, it keeps the address and its sessions {@link #HAND_OVER_OVERLAP_MILLIS}
+     * longer instead of dropping them at once. Meanwhile the new holder takes the address and
+     * announces it by ARP: the initiator's packets go there, its connection here is reset, and
+     * its reconnect finds the portal served on the first try (libiscsi waits a second or more
+     * after a failed one). Losing the leadership unplanned (the majority lost) releases at once.
+     */
+    public void handOverSoon() {
+        plannedUntil = System.currentTimeMillis() + HAND_OVER_WINDOW_MILLIS;
+    }
+
     /** Drops the address if held (a stopping node gives it up for the next leader to take). */
     @Override
     public void close() {
+        if (listener != null && System.currentTimeMillis() < plannedUntil) {
+            try { // a clean stop after its drain: the new holder takes the address meanwhile
+                Thread.sleep(HAND_OVER_OVERLAP_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         checks.shutdownNow();
         try {
             checks.awaitTermination(5, TimeUnit.SECONDS);

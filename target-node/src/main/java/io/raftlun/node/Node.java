@@ -49,12 +49,14 @@ public final class Node implements AutoCloseable {
     private final IscsiServer iscsi;
     private final AdminServer admin;
     private final ClusterNode cluster;
+    private final FloatingPortal floating; // null without a floating portal
     /** The latest scrub and verify of each volume started through this node, by kind and volume. */
     private final Map<String, VolumeCheck> checks = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Node(NodeOptions options, List<AutoCloseable> opened, NodeStorage storage, TargetCatalog catalog,
-                 IscsiServer iscsi, AdminServer admin, ClusterNode cluster) {
+                 IscsiServer iscsi, AdminServer admin, ClusterNode cluster, FloatingPortal floating) {
         this.cluster = cluster;
+        this.floating = floating;
         this.options = options;
         this.opened = opened;
         this.storage = storage;
@@ -88,6 +90,7 @@ public final class Node implements AutoCloseable {
             }
             int tag = portal.portalGroupTag(); // also the relative target port of every nexus through it
             ClusterNode cluster = null;
+            FloatingPortal floating = null;
             TargetCatalog catalog;
             if (options.cluster() != null) {
                 cluster = ClusterNode.start(options.cluster(), options.name(), storage);
@@ -114,13 +117,13 @@ public final class Node implements AutoCloseable {
             if (cluster != null) {
                 cluster.announce(new ClusterConfig.NodeInfo(options.name(), portalName(iscsi.localAddress()),
                         portalName(admin.localAddress()), VERSION));
-                FloatingPortal.Address floating = options.cluster().floatingPortal();
-                if (floating != null) {
-                    opened.add(0, floatingPortal(options, cluster, catalog, portal, iscsi, iscsiMetrics));
+                if (options.cluster().floatingPortal() != null) {
+                    floating = floatingPortal(options, cluster, catalog, portal, iscsi, iscsiMetrics);
+                    opened.add(0, floating);
                 }
             }
             opened.add(0, metrics::stopRefreshing); // before what the refreshes look at closes
-            Node node = new Node(options, opened, storage, catalog, iscsi, admin, cluster);
+            Node node = new Node(options, opened, storage, catalog, iscsi, admin, cluster, floating);
             node.routes();
             log.info("node {} serving {} target(s) on {}", options.name(), catalog.config().targets().size(),
                     portalName(iscsi.localAddress()));
@@ -179,7 +182,7 @@ public final class Node implements AutoCloseable {
         admin.route("POST", "/api/drain", request -> cluster == null
                 ? AdminServer.Response.error(409, "node " + options.name() + " is not in a cluster: nothing to hand over")
                 : AdminServer.Response.ok(ConfigFiles.JSON.writeValueAsString(Map.of("node", options.name(),
-                        "handedOver", cluster.drain(DRAIN_TIMEOUT)))));
+                        "handedOver", drain()))));
         admin.route("POST", VOLUMES_API, request -> volumeCheck(request, true));
         admin.route("GET", VOLUMES_API, request -> volumeCheck(request, false));
         membershipRoutes();
@@ -440,12 +443,20 @@ public final class Node implements AutoCloseable {
         log.info("node {} stopping", options.name());
         if (cluster != null) {
             try {
-                cluster.drain(DRAIN_TIMEOUT);
+                drain();
             } catch (RuntimeException e) {
                 log.warn("handing over leadership before stopping failed: {}", e.toString());
             }
         }
         closeAll(opened);
+    }
+
+    /** Hands the leadership of every group led here to followers; a planned hand-over for the floating portal. */
+    private List<Map<String, Object>> drain() {
+        if (floating != null) {
+            floating.handOverSoon();
+        }
+        return cluster.drain(DRAIN_TIMEOUT);
     }
 
     private static void closeAll(List<AutoCloseable> opened) {
