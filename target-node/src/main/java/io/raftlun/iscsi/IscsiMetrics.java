@@ -4,16 +4,14 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.raftlun.iscsi.pdu.Reject;
 import io.raftlun.iscsi.pdu.TaskManagementRequest;
-import io.raftlun.metrics.LatencyBuckets;
+import io.raftlun.metrics.LatencyHistograms;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -38,6 +36,7 @@ public final class IscsiMetrics {
     private final Map<Integer, Counter> taskManagement = new ConcurrentHashMap<>();
     private final Counter headerDigestErrors;
     private final Counter dataDigestErrors;
+    private final LatencyHistograms.Family commandLatency;
     private final Map<String, CommandTimers> commandTimers = new ConcurrentHashMap<>();
 
     /** A target and an initiator: the labels of the per-session gauges. */
@@ -51,8 +50,10 @@ public final class IscsiMetrics {
         List<Meter> gauges;
     }
 
-    public IscsiMetrics(MeterRegistry registry) {
+    public IscsiMetrics(MeterRegistry registry, LatencyHistograms histograms) {
         this.registry = registry;
+        this.commandLatency = histograms.family("raftlun_iscsi_command_seconds",
+                "SCSI command latency seen at the iSCSI layer, arrival to response", "target", "direction");
         Gauge.builder("raftlun_iscsi_connections", connections, AtomicInteger::get)
                 .description("Open iSCSI connections: logged in, logging in, discovery").register(registry);
         for (String result : LOGIN_RESULTS) {
@@ -73,7 +74,7 @@ public final class IscsiMetrics {
 
     /** Metrics that go nowhere (tests, tools). */
     public static IscsiMetrics none() {
-        return new IscsiMetrics(new SimpleMeterRegistry());
+        return new IscsiMetrics(new SimpleMeterRegistry(), LatencyHistograms.none());
     }
 
     public void connectionOpened() {
@@ -187,30 +188,23 @@ public final class IscsiMetrics {
 
     /** The command latency timers of one target, resolved once per session so a command only records. */
     public CommandTimers commandTimers(String target) {
-        return commandTimers.computeIfAbsent(target, t -> new CommandTimers(registry, t));
+        return commandTimers.computeIfAbsent(target, t -> new CommandTimers(commandLatency, t));
     }
 
     /** Command latency seen at the iSCSI layer, by direction: read, write, or none (no data). */
     public static final class CommandTimers {
-        private final Timer read;
-        private final Timer write;
-        private final Timer none;
+        private final LatencyHistograms.Series read;
+        private final LatencyHistograms.Series write;
+        private final LatencyHistograms.Series none;
 
-        CommandTimers(MeterRegistry registry, String target) {
-            read = timer(registry, target, "read");
-            write = timer(registry, target, "write");
-            none = timer(registry, target, "none");
-        }
-
-        private static Timer timer(MeterRegistry registry, String target, String direction) {
-            return LatencyBuckets.timer("raftlun_iscsi_command_seconds")
-                    .description("SCSI command latency seen at the iSCSI layer, arrival to response")
-                    .tag("target", target).tag("direction", direction)
-                    .register(registry);
+        CommandTimers(LatencyHistograms.Family latency, String target) {
+            read = latency.series(target, "read");
+            write = latency.series(target, "write");
+            none = latency.series(target, "none");
         }
 
         public void record(boolean read, boolean write, long nanos) {
-            (read ? this.read : write ? this.write : none).record(nanos, TimeUnit.NANOSECONDS);
+            (read ? this.read : write ? this.write : none).record(nanos);
         }
     }
 }

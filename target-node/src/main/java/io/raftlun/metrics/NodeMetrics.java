@@ -28,6 +28,7 @@ public final class NodeMetrics implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeMetrics.class);
 
     private final PrometheusMeterRegistry registry;
+    private final LatencyHistograms histograms;
     private final JvmGcMetrics gc;
     private final List<Runnable> refreshes = new CopyOnWriteArrayList<>();
     private final ScheduledExecutorService refresher; // null when not collecting
@@ -46,6 +47,8 @@ public final class NodeMetrics implements AutoCloseable {
             registry.config().meterFilter(MeterFilter.deny());
         }
         registry.config().commonTags(List.of(Tag.of("node", nodeName)));
+        histograms = collecting ? new LatencyHistograms(registry.getPrometheusRegistry(), nodeName)
+                : LatencyHistograms.none();
         new JvmMemoryMetrics().bindTo(registry);
         gc = new JvmGcMetrics();
         gc.bindTo(registry);
@@ -66,6 +69,11 @@ public final class NodeMetrics implements AutoCloseable {
 
     public PrometheusMeterRegistry registry() {
         return registry;
+    }
+
+    /** The latency histograms, exported with the registry's meters. */
+    public LatencyHistograms histograms() {
+        return histograms;
     }
 
     /**

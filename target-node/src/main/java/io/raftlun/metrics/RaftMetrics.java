@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.raftlun.cluster.ClusterNode;
 import io.raftlun.consensus.RaftNode;
 import io.raftlun.replication.VolumeStateMachine;
@@ -42,11 +41,15 @@ public final class RaftMetrics {
     private final MeterRegistry registry;
     private final ClusterNode cluster;
     private final KeyedMeters groups;
+    private final LatencyHistograms.Family commitLatency;
 
-    public RaftMetrics(MeterRegistry registry, ClusterNode cluster) {
+    public RaftMetrics(MeterRegistry registry, LatencyHistograms histograms, ClusterNode cluster) {
         this.registry = registry;
         this.cluster = cluster;
         this.groups = new KeyedMeters(registry);
+        this.commitLatency = histograms.family("raftlun_raft_commit_seconds",
+                "Submission to commit of the entries this node led: appended, replicated, fsynced on a majority",
+                "group");
     }
 
     /** Brings the per-group meters up to date with the groups this node holds. */
@@ -60,6 +63,7 @@ public final class RaftMetrics {
         });
         groups.sync(held, name -> register(names.entrySet().stream().filter(e -> e.getValue().equals(name))
                 .findFirst().orElseThrow().getKey(), name));
+        commitLatency.retain(held);
     }
 
     private List<Meter> register(RaftGroupId id, String name) {
@@ -110,11 +114,8 @@ public final class RaftMetrics {
     }
 
     private List<Meter> replicaMeters(String volume, VolumeStateMachine replica) {
-        Timer commit = LatencyBuckets.timer("raftlun_raft_commit_seconds").tag("group", volume)
-                .description("Submission to commit of the entries this node led: appended, replicated, fsynced "
-                        + "on a majority").register(registry);
-        replica.onCommitLatency(nanos -> commit.record(nanos, TimeUnit.NANOSECONDS));
-        return List.of(commit,
+        replica.onCommitLatency(commitLatency.series(volume)::record);
+        return List.of(
                 FunctionCounter.builder("raftlun_raft_leader_changes_total", replica,
                         VolumeStateMachine::leaderChanges).tag("group", volume)
                         .description("Leaders this replica learned of").register(registry),

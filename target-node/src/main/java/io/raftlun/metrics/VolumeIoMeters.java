@@ -3,12 +3,10 @@ package io.raftlun.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import io.raftlun.scsi.Sense;
 import io.raftlun.scsi.SenseCounter;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One volume's I/O meters on this node, resolved once when the volume is opened: an I/O only
@@ -23,19 +21,17 @@ final class VolumeIoMeters implements SenseCounter {
         final String label = name().toLowerCase(java.util.Locale.ROOT);
     }
 
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private final Timer[] latency = new Timer[Op.values().length];
+    private final LongAdder inFlight = new LongAdder(); // a counter cell per contending thread, not one shared word
+    private final LatencyHistograms.Series[] latency = new LatencyHistograms.Series[Op.values().length];
     private final Counter[] bytes = new Counter[Op.values().length];
     private final Counter[] errors = new Counter[Op.values().length];
     private final Counter[] checkConditions = new Counter[16];
 
-    VolumeIoMeters(MeterRegistry registry, String volume) {
-        Gauge.builder("raftlun_volume_queue_depth", inFlight, AtomicInteger::get).tag("volume", volume)
+    VolumeIoMeters(MeterRegistry registry, LatencyHistograms.Family latencies, String volume) {
+        Gauge.builder("raftlun_volume_queue_depth", inFlight, LongAdder::sum).tag("volume", volume)
                 .description("Volume requests in flight on this node").register(registry);
         for (Op op : Op.values()) {
-            latency[op.ordinal()] = LatencyBuckets.timer("raftlun_volume_io_seconds")
-                    .description("Volume request latency on this node, by operation (its count: operations done)")
-                    .tag("volume", volume).tag("op", op.label).register(registry);
+            latency[op.ordinal()] = latencies.series(volume, op.label);
             bytes[op.ordinal()] = Counter.builder("raftlun_volume_io_bytes_total")
                     .description("Bytes read, written or unmapped").tag("volume", volume).tag("op", op.label)
                     .register(registry);
@@ -77,21 +73,27 @@ final class VolumeIoMeters implements SenseCounter {
 
     /** Counts a request of {@code op} moving {@code byteCount} bytes until {@code request} completes. */
     <T> CompletableFuture<T> track(Op op, long byteCount, CompletableFuture<T> request, long startNanos) {
-        request.whenComplete((result, failure) -> {
-            inFlight.decrementAndGet();
-            if (failure != null) {
-                errors[op.ordinal()].increment();
-            } else {
-                latency[op.ordinal()].record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
-                bytes[op.ordinal()].increment(byteCount);
-            }
-        });
+        if (request.isDone()) { // served inline (a cached read, a write to the page cache): no callback to allocate
+            ended(op, byteCount, startNanos, request.isCompletedExceptionally());
+        } else {
+            request.whenComplete((result, failure) -> ended(op, byteCount, startNanos, failure != null));
+        }
         return request;
+    }
+
+    private void ended(Op op, long byteCount, long startNanos, boolean failed) {
+        inFlight.decrement();
+        if (failed) {
+            errors[op.ordinal()].increment();
+        } else {
+            latency[op.ordinal()].record(System.nanoTime() - startNanos);
+            bytes[op.ordinal()].increment(byteCount);
+        }
     }
 
     /** Marks a request as started; returns its start time for {@link #track}. */
     long start() {
-        inFlight.incrementAndGet();
+        inFlight.increment();
         return System.nanoTime();
     }
 }

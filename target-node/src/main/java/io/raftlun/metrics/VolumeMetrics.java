@@ -15,15 +15,18 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class VolumeMetrics {
 
     private final MeterRegistry registry;
+    private final LatencyHistograms.Family latency;
     private final Map<String, VolumeIoMeters> volumes = new ConcurrentHashMap<>();
 
-    public VolumeMetrics(MeterRegistry registry) {
+    public VolumeMetrics(MeterRegistry registry, LatencyHistograms histograms) {
         this.registry = registry;
+        this.latency = histograms.family("raftlun_volume_io_seconds",
+                "Volume request latency on this node, by operation (its count: operations done)", "volume", "op");
     }
 
     /** Metrics that go nowhere (tests, tools). */
     public static VolumeMetrics none() {
-        return new VolumeMetrics(new SimpleMeterRegistry());
+        return new VolumeMetrics(new SimpleMeterRegistry(), LatencyHistograms.none());
     }
 
     /** {@code volume}, its I/O counted under its name. */
@@ -37,6 +40,6 @@ public final class VolumeMetrics {
     }
 
     private VolumeIoMeters meters(String volume) {
-        return volumes.computeIfAbsent(volume, name -> new VolumeIoMeters(registry, name));
+        return volumes.computeIfAbsent(volume, name -> new VolumeIoMeters(registry, latency, name));
     }
 }

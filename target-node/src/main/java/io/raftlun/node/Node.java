@@ -82,7 +82,7 @@ public final class Node implements AutoCloseable {
             opened.add(metrics);
             StoreMetrics storeMetrics = new StoreMetrics(metrics.registry(), storage);
             metrics.keepUpToDate(storeMetrics::refresh);
-            VolumeMetrics volumeMetrics = new VolumeMetrics(metrics.registry());
+            VolumeMetrics volumeMetrics = new VolumeMetrics(metrics.registry(), metrics.histograms());
             IscsiServer[] bound = new IscsiServer[1]; // the portal's port is known once it is bound
             IscsiSettings portal = IscsiSettings.defaults(options.portal());
             if (options.cluster() != null) {
@@ -95,7 +95,7 @@ public final class Node implements AutoCloseable {
             if (options.cluster() != null) {
                 cluster = ClusterNode.start(options.cluster(), options.name(), storage);
                 opened.add(0, cluster);
-                metrics.keepUpToDate(new RaftMetrics(metrics.registry(), cluster)::refresh);
+                metrics.keepUpToDate(new RaftMetrics(metrics.registry(), metrics.histograms(), cluster)::refresh);
                 metrics.keepUpToDate(new io.raftlun.metrics.RebuildMetrics(metrics.registry(), cluster)::refresh);
                 ClusterNode members = cluster;
                 catalog = new TargetCatalog(cluster, () -> portals(members, bound[0], options),
@@ -107,7 +107,7 @@ public final class Node implements AutoCloseable {
                                 + tag), tag, volumeMetrics);
             }
             prepare.accept(catalog);
-            IscsiMetrics iscsiMetrics = new IscsiMetrics(metrics.registry());
+            IscsiMetrics iscsiMetrics = new IscsiMetrics(metrics.registry(), metrics.histograms());
             IscsiServer iscsi = IscsiServer.start(portal, catalog, iscsiMetrics);
             bound[0] = iscsi;
             opened.add(0, iscsi); // closed first: initiators are logged out before storage goes

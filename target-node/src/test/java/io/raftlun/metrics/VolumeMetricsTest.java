@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.Unpooled;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.raftlun.iscsi.IscsiMetrics;
 import io.raftlun.scsi.Sense;
 import io.raftlun.volume.BlockVolume;
@@ -16,23 +17,28 @@ import org.junit.jupiter.api.Test;
 class VolumeMetricsTest {
 
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    final LatencyHistograms histograms = new LatencyHistograms(new PrometheusRegistry(), "node1");
 
     @Test
     void completedRequestsAreTimedWithTheirBytesAndFailuresCountedApart() throws Exception {
-        BlockVolume volume = new VolumeMetrics(registry).metered(new MemoryVolume("vol-a", 64, 512));
+        BlockVolume volume = new VolumeMetrics(registry, histograms).metered(new MemoryVolume("vol-a", 64, 512));
         volume.write(0, Unpooled.wrappedBuffer(new byte[4096]), false).get();
         volume.read(0, 4).get().release();
         assertThrows(ExecutionException.class, () -> volume.read(60, 8).get()); // beyond the end
 
-        assertEquals(1, registry.get("raftlun_volume_io_seconds").tags("volume", "vol-a", "op", "write").timer().count());
+        assertEquals(1, latencies("vol-a", "write"));
         assertEquals(4096, registry.get("raftlun_volume_io_bytes_total").tags("volume", "vol-a", "op", "write")
                 .counter().count());
-        assertEquals(1, registry.get("raftlun_volume_io_seconds").tags("volume", "vol-a", "op", "read").timer().count());
+        assertEquals(1, latencies("vol-a", "read"));
         assertEquals(2048, registry.get("raftlun_volume_io_bytes_total").tags("volume", "vol-a", "op", "read")
                 .counter().count());
         assertEquals(1, registry.get("raftlun_volume_io_errors_total").tags("volume", "vol-a", "op", "read")
                 .counter().count());
         assertEquals(0, registry.get("raftlun_volume_queue_depth").tags("volume", "vol-a").gauge().value());
+    }
+
+    private long latencies(String volume, String op) {
+        return histograms.family("raftlun_volume_io_seconds", "", "volume", "op").series(volume, op).count();
     }
 
     @Test
@@ -47,7 +53,7 @@ class VolumeMetricsTest {
 
     @Test
     void checkConditionsAreCountedBySenseKeyWithUnnamedKeysAsOther() {
-        VolumeMetrics metrics = new VolumeMetrics(registry);
+        VolumeMetrics metrics = new VolumeMetrics(registry, histograms);
         metrics.senses("vol-b").checkCondition(Sense.UNIT_ATTENTION);
         metrics.senses("vol-b").checkCondition(Sense.MEDIUM_ERROR);
         metrics.senses("vol-b").checkCondition(0x9); // vendor specific
@@ -64,7 +70,7 @@ class VolumeMetricsTest {
 
     @Test
     void sessionGaugesOfAnInitiatorGoWithItsLastSession() {
-        IscsiMetrics metrics = new IscsiMetrics(registry);
+        IscsiMetrics metrics = new IscsiMetrics(registry, histograms);
         metrics.sessionStarted("iqn.t", "iqn.i");
         metrics.sessionStarted("iqn.t", "iqn.i");
         metrics.sessionEnded("iqn.t", "iqn.i");
