@@ -247,6 +247,34 @@ public final class BlockStore implements AutoCloseable {
         return (int) crc.getValue();
     }
 
+    /**
+     * The CRC32C of each block of {@code blocks}' readable bytes, in one pass over its memory. A
+     * written range usually arrives as a composite of the connection's receive buffers: asking it
+     * for each block's bytes would look the block's components up, and copy a block that straddles
+     * two, for every block.
+     */
+    static int[] crcsOf(ByteBuf blocks, int blockSize) {
+        int[] crcs = new int[blocks.readableBytes() / blockSize];
+        CRC32C crc = new CRC32C();
+        int block = 0;
+        int filled = 0;
+        for (ByteBuffer part : blocks.nioBuffers()) {
+            while (part.hasRemaining() && block < crcs.length) {
+                int limit = part.limit();
+                part.limit(part.position() + Math.min(part.remaining(), blockSize - filled));
+                filled += part.remaining();
+                crc.update(part);
+                part.limit(limit);
+                if (filled == blockSize) {
+                    crcs[block++] = (int) crc.getValue();
+                    crc.reset();
+                    filled = 0;
+                }
+            }
+        }
+        return crcs;
+    }
+
     private void readFile(ByteBuf out, int outOffset, long lba, int blocks) {
         int blockSize = record.blockSize();
         ByteBuffer target = out.nioBuffer(outOffset, blocks * blockSize);
@@ -440,10 +468,9 @@ public final class BlockStore implements AutoCloseable {
             ChunkEntry entry = current == null ? new ChunkEntry() : current.copy();
             if (!deallocate) {
                 writeFile(blocks, from);
-                CRC32C crc = new CRC32C();
+                int[] crcs = crcsOf(blocks, blockSize);
                 for (long block = from; block < to; block++) {
-                    entry.allocate((int) (block % ChunkEntry.BLOCKS),
-                            crcOf(crc, blocks, blocks.readerIndex() + (int) (block - from) * blockSize, blockSize));
+                    entry.allocate((int) (block % ChunkEntry.BLOCKS), crcs[(int) (block - from)]);
                 }
             } else {
                 for (long block = from; block < to; block++) {

@@ -81,6 +81,29 @@ class NodeStorageTest {
     }
 
     @Test
+    void aWriteArrivingInPiecesThatSplitBlocksIsStoredWithTheRightChecksums() throws Exception {
+        byte[] want = bytes(filled(600, 3)); // crosses three chunks
+        io.netty.buffer.CompositeByteBuf pieces = Unpooled.compositeBuffer();
+        int[] cuts = {0, 1, 700, 701, 4096, 150_000, 150_001, 600 * BLOCK}; // as TCP segments might split it
+        for (int i = 0; i + 1 < cuts.length; i++) {
+            ByteBuf piece = Unpooled.directBuffer(cuts[i + 1] - cuts[i]).writeBytes(want, cuts[i], cuts[i + 1] - cuts[i]);
+            pieces.addComponent(true, piece);
+        }
+        int[] crcs = BlockStore.crcsOf(pieces, BLOCK);
+        for (int i = 0; i < 600; i++) {
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(want, i * BLOCK, BLOCK);
+            assertEquals((int) crc.getValue(), crcs[i], "block " + i);
+        }
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            volume.write(200, pieces, false).join();
+            assertArrayEquals(want, bytes(volume.read(200, 600).join()), "read back, each block checked against its CRC");
+            assertEquals(0, storage.store("v").scrub(0, Long.MAX_VALUE, true).bad().size());
+        }
+    }
+
+    @Test
     void unmapAndWriteSameDeallocateToZeros() {
         try (NodeStorage storage = NodeStorage.open(dir)) {
             BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
