@@ -22,6 +22,10 @@ public final class PduDecoder extends ByteToMessageDecoder {
     /** @param maxDataSegmentLength the largest data segment accepted (our MaxRecvDataSegmentLength) */
     public PduDecoder(int maxDataSegmentLength) {
         this.maxDataSegmentLength = maxDataSegmentLength;
+        // A PDU arriving over several reads is kept as the reads' buffers, not copied into one: a
+        // 256 KiB data segment comes in many reads, and merging copied each byte once more (a
+        // lone node's CPU per 1 MiB write: about 1.0 ms instead of 1.2-1.3 ms).
+        setCumulator(COMPOSITE_CUMULATOR);
     }
 
     /** Digests negotiated at login take effect with the first full-feature-phase PDU. */

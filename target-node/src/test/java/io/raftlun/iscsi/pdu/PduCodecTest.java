@@ -51,6 +51,26 @@ class PduCodecTest {
     }
 
     @Test
+    void pdusSplitAnywhereAcrossReadsDecodeWithTheirData() {
+        ByteBuf first = encodeRequest(null, textRequest("SendTargets=All"));
+        ByteBuf second = encodeRequest(null, textRequest("HeaderDigest=None"));
+        ByteBuf wire = Unpooled.wrappedBuffer(first, second);
+        EmbeddedChannel channel = new EmbeddedChannel(new PduDecoder(8192));
+        for (int cut : new int[] {5, 50, 17, 1}) { // inside a header, inside data, across the two PDUs
+            channel.writeInbound(wire.readRetainedSlice(cut));
+        }
+        channel.writeInbound(wire.readRetainedSlice(wire.readableBytes()));
+        wire.release();
+        for (String expected : new String[] {"SendTargets=All\0", "HeaderDigest=None\0"}) {
+            TextRequest text = assertInstanceOf(TextRequest.class, channel.readInbound());
+            assertEquals(expected, text.data().toString(StandardCharsets.UTF_8));
+            text.release();
+        }
+        assertNull(channel.readInbound());
+        channel.finishAndReleaseAll();
+    }
+
+    @Test
     void roundTripsDataWithPaddingAndBothDigests() {
         PduEncoder encoder = new PduEncoder();
         encoder.enableDigests(true, true);
