@@ -20,6 +20,12 @@ record QemuImgBench(String label, boolean write, int depth, int requestBytes, in
         return label;
     }
 
+    /** The same workload with {@code fraction} of its requests, unmeasured: for warming a target up. */
+    QemuImgBench warmUp(double fraction) {
+        return new QemuImgBench("warm-up: " + label, write, depth, requestBytes,
+                Math.max(1, (int) (requests * fraction)), workingSetBytes);
+    }
+
     @Override
     public List<Measurement> run(TargetUnderTest target, Path workDir) throws Exception {
         List<String> command = new java.util.ArrayList<>(List.of("qemu-img", "bench", "-f", "raw", "-t", "none",
