@@ -62,11 +62,17 @@ public final class BenchCommand implements Callable<Integer> {
             + "node's default), to measure its effect on the failover pauses and on elections under load.")
     Integer electionTimeoutMs;
 
+    @Option(names = "--metrics-cost-pairs", defaultValue = "6",
+            description = "With raftlun-rf1 among the targets: after the rounds, each qemu-img workload runs "
+                    + "this many times on one node with metrics recording on and off (switched through its admin "
+                    + "API), alternately; the report gives the median cost of recording over these pairs "
+                    + "(default: ${DEFAULT-VALUE}; 0: leave out).")
+    int metricsCostPairs;
+
     @Option(names = "--targets", split = ",", defaultValue = "tgt,raftlun-rf1,raftlun-rf3",
             description = "Targets to run, in this order each round: tgt, raftlun-rf1 (one node), raftlun-rf3 "
                     + "(three nodes on 127.0.0.1-3, replication factor 3; the initiator uses node 1), "
-                    + "raftlun-rf1-no-metrics (one node recording no metrics: with raftlun-rf1, the report "
-                    + "gives what collecting metrics costs) (default: ${DEFAULT-VALUE}).")
+                    + "raftlun-rf1-no-metrics (one node started with --no-metrics) (default: ${DEFAULT-VALUE}).")
     List<String> targets;
 
     @Override
@@ -125,6 +131,17 @@ public final class BenchCommand implements Callable<Integer> {
                 System.out.printf("round %d/%d: %s failover, across network namespaces%n", round, rounds,
                         RaftlunNodes.CLUSTER);
                 report.add(print(NetnsFailover.run(work, electionTimeoutMs)));
+            }
+        }
+        if (metricsCostPairs > 0 && targets.contains(RaftlunNodes.SINGLE)) {
+            System.out.printf("metrics cost: %s recording metrics and not, %d pairs of runs%n", RaftlunNodes.SINGLE,
+                    metricsCostPairs);
+            try (RaftlunNodes node = RaftlunNodes.single(RaftlunNodes.SINGLE, work, host, port + 1, size, true)) {
+                prefillAndWarmUp(node, workingSet, workloads);
+                // Three times as long as in the rounds: a 0.7 s run varies by a few percent from the next.
+                report.metricsCost(MetricsCost.measure(node, workloads.stream()
+                        .filter(QemuImgBench.class::isInstance).map(w -> ((QemuImgBench) w).resized(3)).toList(),
+                        metricsCostPairs));
             }
         }
         String machine = machine();
@@ -204,7 +221,7 @@ public final class BenchCommand implements Callable<Integer> {
         for (int pass = 0; pass < 2; pass++) {
             for (Workload workload : workloads) {
                 if (workload instanceof QemuImgBench qemuImg) {
-                    qemuImg.warmUp(0.5).run(target, null);
+                    qemuImg.resized(0.5).run(target, null);
                 }
             }
         }

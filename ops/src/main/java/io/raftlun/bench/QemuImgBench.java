@@ -20,10 +20,10 @@ record QemuImgBench(String label, boolean write, int depth, int requestBytes, in
         return label;
     }
 
-    /** The same workload with {@code fraction} of its requests, unmeasured: for warming a target up. */
-    QemuImgBench warmUp(double fraction) {
-        return new QemuImgBench("warm-up: " + label, write, depth, requestBytes,
-                Math.max(1, (int) (requests * fraction)), workingSetBytes);
+    /** The same workload with {@code factor} times its requests. */
+    QemuImgBench resized(double factor) {
+        return new QemuImgBench(label, write, depth, requestBytes, Math.max(1, (int) (requests * factor)),
+                workingSetBytes);
     }
 
     @Override

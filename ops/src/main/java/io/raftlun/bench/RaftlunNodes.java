@@ -23,6 +23,8 @@ final class RaftlunNodes implements TargetUnderTest {
     /** The single node's and the three-node cluster's names in reports. */
     static final String SINGLE = "raftlun-rf1";
     static final String SINGLE_WITHOUT_METRICS = "raftlun-rf1-no-metrics";
+    /** A lone node's admin port is its portal's plus this: two lone nodes can run side by side. */
+    private static final int ADMIN_PORT_OFFSET = 1000;
     static final String CLUSTER = "raftlun-rf3";
 
     private final String name;
@@ -48,13 +50,15 @@ final class RaftlunNodes implements TargetUnderTest {
         Path dataDir = Files.createDirectories(workDir.resolve(name));
         List<String> command = new ArrayList<>(LocalCluster.javaCommand());
         command.addAll(List.of("node", "--data-dir", dataDir.toString(), "--portal", host + ":" + port,
-                "--target", IQN, "--lun", "1:" + sizeBytes));
+                "--admin", host + ":" + (port + ADMIN_PORT_OFFSET), "--target", IQN, "--lun", "1:" + sizeBytes));
         if (!metrics) {
             command.add("--no-metrics");
         }
         Path log = workDir.resolve(name + ".log");
         Process node = Processes.start(log, command);
         RaftlunNodes target = new RaftlunNodes(name, host, port, List.of(node));
+        target.dataDirs.add(dataDir);
+        target.adminPort = port + ADMIN_PORT_OFFSET;
         try {
             Processes.waitForPort(host, port, Duration.ofSeconds(60));
             return target;
@@ -144,6 +148,13 @@ final class RaftlunNodes implements TargetUnderTest {
         String token = Files.readString(dataDirs.get(index).resolve(AdminToken.FILE)).trim();
         return AdminClient.call(new AdminClient.Endpoint("node" + (index + 1), "127.0.0." + (index + 1) + ":"
                 + adminPort), token, "GET", "/api/status", null, Duration.ofSeconds(3));
+    }
+
+    /** Switches node 1's recording of I/O metrics on or off (see {@link MetricsCost}). */
+    void recordMetrics(boolean on) throws IOException, InterruptedException {
+        String token = Files.readString(dataDirs.get(0).resolve(AdminToken.FILE)).trim();
+        AdminClient.call(new AdminClient.Endpoint(name, host + ":" + adminPort), token, "POST",
+                "/api/metrics/recording?on=" + on, null, Duration.ofSeconds(3));
     }
 
     @Override

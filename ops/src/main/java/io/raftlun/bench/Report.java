@@ -26,6 +26,7 @@ final class Report {
 
     private final String reference;
     private final List<Measurement> measurements = new ArrayList<>();
+    private List<MetricsCost.Cost> metricsCost = List.of();
 
     Report(String reference) {
         this.reference = reference;
@@ -33,6 +34,11 @@ final class Report {
 
     void add(List<Measurement> more) {
         measurements.addAll(more);
+    }
+
+    /** What collecting metrics costs, from paired runs (they replace the comparison of round medians). */
+    void metricsCost(List<MetricsCost.Cost> costs) {
+        metricsCost = List.copyOf(costs);
     }
 
     List<String> targets() {
@@ -103,11 +109,23 @@ final class Report {
      * share of throughput (or latency) given up by the node that records them.
      */
     private void metricsCost(StringBuilder md, List<String> targets) {
+        if (!metricsCost.isEmpty()) {
+            md.append("\nCost of metrics collection: one ").append(RaftlunNodes.SINGLE).append(" node, each workload "
+                            + "run with recording on and off in turn; medians over the pairs (negative: faster with "
+                            + "metrics, i.e. noise):\n\n")
+                    .append("| workload | throughput given up | CPU per request added | pairs |\n|---|---:|---:|---:|\n");
+            for (MetricsCost.Cost cost : metricsCost) {
+                md.append(String.format(Locale.ROOT, "| %s | %+.1f%% | %+.1f%% | %d |%n", cost.workload(),
+                        100 * cost.throughput(), 100 * cost.cpuPerRequest(), cost.pairs()));
+            }
+            return;
+        }
         if (!targets.contains(RaftlunNodes.SINGLE) || !targets.contains(RaftlunNodes.SINGLE_WITHOUT_METRICS)) {
             return;
         }
         md.append("\nCost of metrics collection (").append(RaftlunNodes.SINGLE).append(" against ")
-                .append(RaftlunNodes.SINGLE_WITHOUT_METRICS).append("; negative: faster with metrics, i.e. noise):\n\n");
+                .append(RaftlunNodes.SINGLE_WITHOUT_METRICS).append(", medians of the rounds; negative: faster "
+                        + "with metrics, i.e. noise):\n\n");
         for (Measurement m : metrics().values()) {
             double with = median(RaftlunNodes.SINGLE, m.metric());
             double without = median(RaftlunNodes.SINGLE_WITHOUT_METRICS, m.metric());

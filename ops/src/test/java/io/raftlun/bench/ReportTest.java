@@ -39,4 +39,21 @@ class ReportTest {
         assertTrue(markdown.contains("- 4k QD1 read latency: +5.0%"), markdown);
         assertFalse(markdown.contains("- peak RSS"), "memory is not a cost of throughput: " + markdown);
     }
+
+    @Test
+    void pairedRunsGiveTheCostInsteadOfRoundMedians() {
+        Report report = new Report("tgt");
+        report.add(run(RaftlunNodes.SINGLE, 950, 105));
+        report.add(run(RaftlunNodes.SINGLE_WITHOUT_METRICS, 1000, 100));
+        report.metricsCost(List.of(new MetricsCost.Cost("4k QD32 read", 0.012, 0.008, 6)));
+        String markdown = report.markdown("machine");
+        assertTrue(markdown.contains("| 4k QD32 read | +1.2% | +0.8% | 6 |"), markdown);
+        assertFalse(markdown.contains("- 4k QD32 read IOPS: +5.0%"), markdown);
+    }
+
+    @Test
+    void theMedianOfPairsIsTheMiddleOneOrTheMeanOfTheTwoMiddleOnes() {
+        assertEquals(0.02, MetricsCost.median(new double[] {0.5, 0.02, -0.3}), 1e-12);
+        assertEquals(0.015, MetricsCost.median(new double[] {0.5, 0.02, 0.01, -0.3}), 1e-12);
+    }
 }

@@ -193,18 +193,22 @@ public final class IscsiMetrics {
 
     /** Command latency seen at the iSCSI layer, by direction: read, write, or none (no data). */
     public static final class CommandTimers {
+        private final LatencyHistograms.Family latency;
         private final LatencyHistograms.Series read;
         private final LatencyHistograms.Series write;
         private final LatencyHistograms.Series none;
 
         CommandTimers(LatencyHistograms.Family latency, String target) {
+            this.latency = latency;
             read = latency.series(target, "read");
             write = latency.series(target, "write");
             none = latency.series(target, "none");
         }
 
         public void record(boolean read, boolean write, long nanos) {
-            (read ? this.read : write ? this.write : none).record(nanos);
+            if (latency.recording()) {
+                (read ? this.read : write ? this.write : none).record(nanos);
+            }
         }
     }
 }

@@ -46,6 +46,7 @@ public final class LatencyHistograms {
     private final PrometheusRegistry exportTo; // null: record nothing
     private final Labels constantLabels;
     private final Map<String, Family> families = new ConcurrentHashMap<>();
+    private volatile boolean recording = true;
 
     /** Histograms published by {@code exportTo}, each series labelled with the node's name. */
     public LatencyHistograms(PrometheusRegistry exportTo, String nodeName) {
@@ -61,6 +62,20 @@ public final class LatencyHistograms {
     /** Histograms that record nothing (tests, tools, a node told not to collect metrics). */
     public static LatencyHistograms none() {
         return new LatencyHistograms();
+    }
+
+    /**
+     * Whether the I/O path records its metrics (these histograms and the volumes' counters) now.
+     * Switched off and on through the admin API by the benchmark: runs with and without recording
+     * in one process compare what recording costs, where two processes differ by more than that in
+     * what their JIT compilers made of the same code.
+     */
+    public boolean recording() {
+        return recording;
+    }
+
+    public void recording(boolean on) {
+        this.recording = on;
     }
 
     /** The histogram {@code name}, registered the first time it is asked for. */
@@ -96,6 +111,11 @@ public final class LatencyHistograms {
                 return Series.NONE;
             }
             return series.computeIfAbsent(List.of(labelValues), values -> new Series());
+        }
+
+        /** See {@link LatencyHistograms#recording()}. */
+        public boolean recording() {
+            return recording;
         }
 
         /** Drops the series whose first label value is not in {@code kept} (things gone from the node). */

@@ -22,12 +22,14 @@ final class VolumeIoMeters implements SenseCounter {
     }
 
     private final LongAdder inFlight = new LongAdder(); // a counter cell per contending thread, not one shared word
+    private final LatencyHistograms.Family latencies;
     private final LatencyHistograms.Series[] latency = new LatencyHistograms.Series[Op.values().length];
     private final Counter[] bytes = new Counter[Op.values().length];
     private final Counter[] errors = new Counter[Op.values().length];
     private final Counter[] checkConditions = new Counter[16];
 
     VolumeIoMeters(MeterRegistry registry, LatencyHistograms.Family latencies, String volume) {
+        this.latencies = latencies;
         Gauge.builder("raftlun_volume_queue_depth", inFlight, LongAdder::sum).tag("volume", volume)
                 .description("Volume requests in flight on this node").register(registry);
         for (Op op : Op.values()) {
@@ -73,6 +75,9 @@ final class VolumeIoMeters implements SenseCounter {
 
     /** Counts a request of {@code op} moving {@code byteCount} bytes until {@code request} completes. */
     <T> CompletableFuture<T> track(Op op, long byteCount, CompletableFuture<T> request, long startNanos) {
+        if (startNanos == NOT_RECORDED) {
+            return request;
+        }
         if (request.isDone()) { // served inline (a cached read, a write to the page cache): no callback to allocate
             ended(op, byteCount, startNanos, request.isCompletedExceptionally());
         } else {
@@ -91,8 +96,14 @@ final class VolumeIoMeters implements SenseCounter {
         }
     }
 
+    /** {@link #start}'s answer while recording is off: {@link #track} then counts nothing. */
+    static final long NOT_RECORDED = Long.MIN_VALUE;
+
     /** Marks a request as started; returns its start time for {@link #track}. */
     long start() {
+        if (!latencies.recording()) {
+            return NOT_RECORDED;
+        }
         inFlight.increment();
         return System.nanoTime();
     }

@@ -114,6 +114,7 @@ public final class Node implements AutoCloseable {
             String token = AdminToken.loadOrCreate(options.dataDir().resolve(AdminToken.FILE));
             AdminServer admin = AdminServer.start(options.admin(), token, metrics::scrape);
             opened.add(0, admin);
+            admin.route("POST", "/api/metrics/recording", request -> recording(metrics, request));
             if (cluster != null) {
                 cluster.announce(new ClusterConfig.NodeInfo(options.name(), portalName(iscsi.localAddress()),
                         portalName(admin.localAddress()), VERSION));
@@ -189,6 +190,20 @@ public final class Node implements AutoCloseable {
     }
 
     static final String VOLUMES_API = "/api/volumes/";
+
+    /**
+     * {@code POST /api/metrics/recording?on=true|false}: whether the I/O path records metrics. For
+     * the benchmark, which measures what recording costs by switching it within one process.
+     */
+    private static AdminServer.Response recording(NodeMetrics metrics, AdminServer.Request request) throws Exception {
+        String on = required(request, "on");
+        if (!on.equals("true") && !on.equals("false")) {
+            throw new AdminServer.ApiException(400, "on must be true or false, not " + on);
+        }
+        metrics.histograms().recording(Boolean.parseBoolean(on));
+        return AdminServer.Response.ok(ConfigFiles.JSON.writeValueAsString(Map.of("recording",
+                metrics.histograms().recording())));
+    }
 
     /**
      * {@code POST /api/volumes/NAME/scrub?rate=MIB} (or {@code /verify}) starts a check of the

@@ -37,6 +37,21 @@ class VolumeMetricsTest {
         assertEquals(0, registry.get("raftlun_volume_queue_depth").tags("volume", "vol-a").gauge().value());
     }
 
+    @Test
+    void requestsStartedWhileRecordingIsOffAreNotCountedEvenIfItIsBackOnWhenTheyEnd() throws Exception {
+        BlockVolume volume = new VolumeMetrics(registry, histograms).metered(new MemoryVolume("vol-c", 64, 512));
+        histograms.recording(false);
+        java.util.concurrent.CompletableFuture<io.netty.buffer.ByteBuf> read = volume.read(0, 4);
+        histograms.recording(true);
+        read.get().release();
+        assertEquals(0, latencies("vol-c", "read"));
+        assertEquals(0, registry.get("raftlun_volume_io_bytes_total").tags("volume", "vol-c", "op", "read")
+                .counter().count());
+        assertEquals(0, registry.get("raftlun_volume_queue_depth").tags("volume", "vol-c").gauge().value());
+        volume.read(0, 4).get().release();
+        assertEquals(1, latencies("vol-c", "read"));
+    }
+
     private long latencies(String volume, String op) {
         return histograms.family("raftlun_volume_io_seconds", "", "volume", "op").series(volume, op).count();
     }
