@@ -65,9 +65,15 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--metrics-cost-pairs", defaultValue = "6",
             description = "With raftlun-rf1 among the targets: after the rounds, each qemu-img workload runs "
                     + "this many times on one node with metrics recording on and off (switched through its admin "
-                    + "API), alternately; the report gives the median cost of recording over these pairs "
-                    + "(default: ${DEFAULT-VALUE}; 0: leave out).")
+                    + "API), alternately, each run --metrics-cost-length times as long as in the rounds; the "
+                    + "report gives the median cost of recording over these pairs (default: ${DEFAULT-VALUE}; "
+                    + "0: leave out).")
     int metricsCostPairs;
+
+    @Option(names = "--metrics-cost-length", defaultValue = "3",
+            description = "How many times longer than in the rounds each run of the metrics-cost pairs is "
+                    + "(default: ${DEFAULT-VALUE}): longer runs vary less from one to the next.")
+    double metricsCostLength;
 
     @Option(names = "--targets", split = ",", defaultValue = "tgt,raftlun-rf1,raftlun-rf3",
             description = "Targets to run, in this order each round: tgt, raftlun-rf1 (one node), raftlun-rf3 "
@@ -138,10 +144,8 @@ public final class BenchCommand implements Callable<Integer> {
                     metricsCostPairs);
             try (RaftlunNodes node = RaftlunNodes.single(RaftlunNodes.SINGLE, work, host, port + 1, size, true)) {
                 prefillAndWarmUp(node, workingSet, workloads);
-                // Three times as long as in the rounds: a 0.7 s run varies by a few percent from the next.
-                report.metricsCost(MetricsCost.measure(node, workloads.stream()
-                        .filter(QemuImgBench.class::isInstance).map(w -> ((QemuImgBench) w).resized(3)).toList(),
-                        metricsCostPairs));
+                report.metricsCost(MetricsCost.measure(node, workloads.stream().filter(QemuImgBench.class::isInstance)
+                        .map(w -> ((QemuImgBench) w).resized(metricsCostLength)).toList(), metricsCostPairs));
             }
         }
         String machine = machine();

@@ -7,10 +7,10 @@ import java.util.List;
 /**
  * What recording metrics costs, measured in pairs within one node: each qemu-img workload runs with
  * the node recording its I/O metrics, then at once with recording switched off (through the admin
- * API), several times, the order swapped every pair. Two node processes, one started without
- * metrics, differ by more than the cost to be measured: each JIT compiler makes its own code of the
- * same program, and such runs differed by up to 10% either way. Within one process, and seconds
- * apart, only recording differs.
+ * API), several times, the order swapped every pair. One process, so the two sides differ only in
+ * recording: not in heap, page cache or what a JIT compiler made of the code, as a node started
+ * without metrics would. Runs still vary from one to the next (on a shared two-core machine by up
+ * to 20% either way for runs of a few seconds): the report gives the spread with the medians.
  */
 final class MetricsCost {
 
@@ -18,7 +18,8 @@ final class MetricsCost {
      * One workload's cost: the median over the pairs of the throughput given up (or latency added)
      * while recording, and of the CPU time per request spent more, as fractions.
      */
-    record Cost(String workload, double throughput, double cpuPerRequest, int pairs) {
+    record Cost(String workload, double throughput, double cpuPerRequest, int pairs, double lowestThroughput,
+                double highestThroughput) {
     }
 
     private MetricsCost() {
@@ -41,7 +42,8 @@ final class MetricsCost {
                             : result.value() / without.get(0).value() - 1;
                     cpu[pair] = with.get(1).value() / without.get(1).value() - 1;
                 }
-                costs.add(new Cost(workload.name(), median(throughput), median(cpu), pairs));
+                costs.add(new Cost(workload.name(), median(throughput), median(cpu), pairs,
+                        Arrays.stream(throughput).min().orElse(0), Arrays.stream(throughput).max().orElse(0)));
                 System.out.printf("  %-36s %+6.1f%% throughput, %+6.1f%% CPU per request (median of %d pairs: %s)%n",
                         workload.name(), 100 * median(throughput), 100 * median(cpu), pairs, percents(cpu));
             }

@@ -113,10 +113,12 @@ final class Report {
             md.append("\nCost of metrics collection: one ").append(RaftlunNodes.SINGLE).append(" node, each workload "
                             + "run with recording on and off in turn; medians over the pairs (negative: faster with "
                             + "metrics, i.e. noise):\n\n")
-                    .append("| workload | throughput given up | CPU per request added | pairs |\n|---|---:|---:|---:|\n");
+                    .append("| workload | throughput given up | CPU per request added | pairs | throughput given up, "
+                            + "lowest and highest pair |\n|---|---:|---:|---:|---:|\n");
             for (MetricsCost.Cost cost : metricsCost) {
-                md.append(String.format(Locale.ROOT, "| %s | %+.1f%% | %+.1f%% | %d |%n", cost.workload(),
-                        100 * cost.throughput(), 100 * cost.cpuPerRequest(), cost.pairs()));
+                md.append(String.format(Locale.ROOT, "| %s | %+.1f%% | %+.1f%% | %d | %+.1f%% .. %+.1f%% |%n",
+                        cost.workload(), 100 * cost.throughput(), 100 * cost.cpuPerRequest(), cost.pairs(),
+                        100 * cost.lowestThroughput(), 100 * cost.highestThroughput()));
             }
             return;
         }

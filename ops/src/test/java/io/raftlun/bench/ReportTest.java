@@ -45,9 +45,9 @@ class ReportTest {
         Report report = new Report("tgt");
         report.add(run(RaftlunNodes.SINGLE, 950, 105));
         report.add(run(RaftlunNodes.SINGLE_WITHOUT_METRICS, 1000, 100));
-        report.metricsCost(List.of(new MetricsCost.Cost("4k QD32 read", 0.012, 0.008, 6)));
+        report.metricsCost(List.of(new MetricsCost.Cost("4k QD32 read", 0.012, 0.008, 6, -0.1, 0.15)));
         String markdown = report.markdown("machine");
-        assertTrue(markdown.contains("| 4k QD32 read | +1.2% | +0.8% | 6 |"), markdown);
+        assertTrue(markdown.contains("| 4k QD32 read | +1.2% | +0.8% | 6 | -10.0% .. +15.0% |"), markdown);
         assertFalse(markdown.contains("- 4k QD32 read IOPS: +5.0%"), markdown);
     }
 

@@ -66,9 +66,8 @@ public final class LatencyHistograms {
 
     /**
      * Whether the I/O path records its metrics (these histograms and the volumes' counters) now.
-     * Switched off and on through the admin API by the benchmark: runs with and without recording
-     * in one process compare what recording costs, where two processes differ by more than that in
-     * what their JIT compilers made of the same code.
+     * Switched off and on through the admin API by the benchmark, which compares runs with and
+     * without recording in one process to measure what recording costs.
      */
     public boolean recording() {
         return recording;
