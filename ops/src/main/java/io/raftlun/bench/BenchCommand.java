@@ -83,6 +83,11 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (rounds < 0 || metricsCostPairs < 0 || !(metricsCostLength > 0)) {
+            System.err.println("raftlun bench: --rounds and --metrics-cost-pairs must be 0 or more, "
+                    + "--metrics-cost-length more than 0");
+            return 2;
+        }
         List<String> missing = new ArrayList<>();
         for (String tool : List.of("tgtd", "tgtadm", "qemu-img", "qemu-storage-daemon", "fio")) {
             if (!Processes.onPath(tool)) {

@@ -3,6 +3,7 @@ package io.raftlun.bench;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * What recording metrics costs, measured in pairs within one node: each qemu-img workload runs with
@@ -62,7 +63,7 @@ final class MetricsCost {
     private static String percents(double[] fractions) {
         StringBuilder text = new StringBuilder();
         for (double fraction : fractions) {
-            text.append(text.isEmpty() ? "" : " ").append(String.format(java.util.Locale.ROOT, "%+.1f%%", 100 * fraction));
+            text.append(text.isEmpty() ? "" : " ").append(String.format(Locale.ROOT, "%+.1f%%", 100 * fraction));
         }
         return text.toString();
     }
