@@ -32,7 +32,7 @@ final class RaftlunNodes implements TargetUnderTest {
     private final int port;
     private final List<Process> nodes;
     private final List<Path> dataDirs = new ArrayList<>();
-    private int adminPort;
+    private final List<String> adminAddresses = new ArrayList<>(); // host:port of each node's admin API
 
     private RaftlunNodes(String name, String host, int port, List<Process> nodes) {
         this.name = name;
@@ -58,7 +58,7 @@ final class RaftlunNodes implements TargetUnderTest {
         Process node = Processes.start(log, command);
         RaftlunNodes target = new RaftlunNodes(name, host, port, List.of(node));
         target.dataDirs.add(dataDir);
-        target.adminPort = port + ADMIN_PORT_OFFSET;
+        target.adminAddresses.add(host + ":" + (port + ADMIN_PORT_OFFSET));
         try {
             Processes.waitForPort(host, port, Duration.ofSeconds(60));
             return target;
@@ -83,7 +83,7 @@ final class RaftlunNodes implements TargetUnderTest {
         NodeConfigFile.Cluster cluster = new NodeConfigFile.Cluster(java.util.UUID.randomUUID().toString(), members,
                 3, electionTimeoutMs);
         RaftlunNodes target = new RaftlunNodes(CLUSTER, "127.0.0.1", port, new ArrayList<>());
-        target.adminPort = raftPort + 1;
+        int adminPort = raftPort + 1;
         deleteTree(workDir.resolve("raftlun-rf3")); // a new cluster each round: an old one's groups are not its own
         try {
             for (int i = 1; i <= 3; i++) {
@@ -91,13 +91,14 @@ final class RaftlunNodes implements TargetUnderTest {
                 String host = "127.0.0." + i;
                 Path config = dir.resolve("node.json");
                 ConfigFiles.write(config, new NodeConfigFile("node" + i, dir.resolve("data").toString(),
-                        host + ":" + port, host + ":" + target.adminPort, null, cluster));
+                        host + ":" + port, host + ":" + adminPort, null, cluster));
                 List<String> command = new ArrayList<>(LocalCluster.javaCommand());
                 command.addAll(List.of("node", "--config", config.toString()));
                 if (i == 1) {
                     command.addAll(List.of("--target", IQN, "--lun", "1:" + sizeBytes));
                 }
                 target.dataDirs.add(dir.resolve("data"));
+                target.adminAddresses.add(host + ":" + adminPort);
                 target.nodes.add(Processes.start(workDir.resolve("raftlun-rf3-node" + i + ".log"), command));
             }
             Processes.waitForPort("127.0.0.1", port, Duration.ofSeconds(90)); // opens once the LUN exists
@@ -145,16 +146,18 @@ final class RaftlunNodes implements TargetUnderTest {
 
     /** Node {@code index}'s (0-2) /api/status. */
     Map<?, ?> status(int index) throws IOException, InterruptedException {
-        String token = Files.readString(dataDirs.get(index).resolve(AdminToken.FILE)).trim();
-        return AdminClient.call(new AdminClient.Endpoint("node" + (index + 1), "127.0.0." + (index + 1) + ":"
-                + adminPort), token, "GET", "/api/status", null, Duration.ofSeconds(3));
+        return admin(index, "GET", "/api/status");
     }
 
     /** Switches node 1's recording of I/O metrics on or off (see {@link MetricsCost}). */
     void recordMetrics(boolean on) throws IOException, InterruptedException {
-        String token = Files.readString(dataDirs.get(0).resolve(AdminToken.FILE)).trim();
-        AdminClient.call(new AdminClient.Endpoint(name, host + ":" + adminPort), token, "POST",
-                "/api/metrics/recording?on=" + on, null, Duration.ofSeconds(3));
+        admin(0, "POST", "/api/metrics/recording?on=" + on);
+    }
+
+    private Map<?, ?> admin(int index, String method, String path) throws IOException, InterruptedException {
+        String token = Files.readString(dataDirs.get(index).resolve(AdminToken.FILE)).trim();
+        return AdminClient.call(new AdminClient.Endpoint("node" + (index + 1), adminAddresses.get(index)), token,
+                method, path, null, Duration.ofSeconds(3));
     }
 
     @Override
