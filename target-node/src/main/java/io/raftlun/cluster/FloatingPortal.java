@@ -173,7 +173,7 @@ public final class FloatingPortal implements AutoCloseable {
                     release("no longer the cluster's leader");
                 }
             }
-            if (listener != null && System.currentTimeMillis() - heldSince >= SETTLE_MILLIS) {
+            if (listener != null && now - heldSince >= SETTLE_MILLIS) {
                 whileHeld.run();
             }
         } catch (RuntimeException e) {

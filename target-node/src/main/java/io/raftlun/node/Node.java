@@ -50,13 +50,16 @@ public final class Node implements AutoCloseable {
     private final AdminServer admin;
     private final ClusterNode cluster;
     private final FloatingPortal floating; // null without a floating portal
+    private final NodeMetrics metrics;
     /** The latest scrub and verify of each volume started through this node, by kind and volume. */
     private final Map<String, VolumeCheck> checks = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Node(NodeOptions options, List<AutoCloseable> opened, NodeStorage storage, TargetCatalog catalog,
-                 IscsiServer iscsi, AdminServer admin, ClusterNode cluster, FloatingPortal floating) {
+                 IscsiServer iscsi, AdminServer admin, ClusterNode cluster, FloatingPortal floating,
+                 NodeMetrics metrics) {
         this.cluster = cluster;
         this.floating = floating;
+        this.metrics = metrics;
         this.options = options;
         this.opened = opened;
         this.storage = storage;
@@ -114,7 +117,6 @@ public final class Node implements AutoCloseable {
             String token = AdminToken.loadOrCreate(options.dataDir().resolve(AdminToken.FILE));
             AdminServer admin = AdminServer.start(options.admin(), token, metrics::scrape);
             opened.add(0, admin);
-            admin.route("POST", "/api/metrics/recording", request -> recording(metrics, request));
             if (cluster != null) {
                 cluster.announce(new ClusterConfig.NodeInfo(options.name(), portalName(iscsi.localAddress()),
                         portalName(admin.localAddress()), VERSION));
@@ -124,7 +126,7 @@ public final class Node implements AutoCloseable {
                 }
             }
             opened.add(0, metrics::stopRefreshing); // before what the refreshes look at closes
-            Node node = new Node(options, opened, storage, catalog, iscsi, admin, cluster, floating);
+            Node node = new Node(options, opened, storage, catalog, iscsi, admin, cluster, floating, metrics);
             node.routes();
             log.info("node {} serving {} target(s) on {}", options.name(), catalog.config().targets().size(),
                     portalName(iscsi.localAddress()));
@@ -186,6 +188,7 @@ public final class Node implements AutoCloseable {
                         "handedOver", drain()))));
         admin.route("POST", VOLUMES_API, request -> volumeCheck(request, true));
         admin.route("GET", VOLUMES_API, request -> volumeCheck(request, false));
+        admin.route("POST", "/api/metrics/recording", this::recording);
         membershipRoutes();
     }
 
@@ -195,7 +198,7 @@ public final class Node implements AutoCloseable {
      * {@code POST /api/metrics/recording?on=true|false}: whether the I/O path records metrics. For
      * the benchmark, which measures what recording costs by switching it within one process.
      */
-    private static AdminServer.Response recording(NodeMetrics metrics, AdminServer.Request request) throws Exception {
+    private AdminServer.Response recording(AdminServer.Request request) throws Exception {
         String on = required(request, "on");
         if (!on.equals("true") && !on.equals("false")) {
             throw new AdminServer.ApiException(400, "on must be true or false, not " + on);
