@@ -205,10 +205,14 @@ public final class IscsiMetrics {
             none = latency.series(target, "none");
         }
 
-        public void record(boolean read, boolean write, long nanos) {
-            if (latency.recording()) {
-                (read ? this.read : write ? this.write : none).record(nanos);
-            }
+        /** A command's arrival time, for {@link #record}. */
+        public long start() {
+            return latency.start();
+        }
+
+        /** Records a command answered now that arrived at {@code arrivalNanos} (from {@link #start}). */
+        public void record(boolean read, boolean write, long arrivalNanos) {
+            (read ? this.read : write ? this.write : none).recordSince(arrivalNanos);
         }
     }
 }

@@ -48,6 +48,9 @@ public final class LatencyHistograms {
     private final Map<String, Family> families = new ConcurrentHashMap<>();
     private volatile boolean recording = true;
 
+    /** {@link Family#start}'s answer while recording is off: {@link Series#recordSince} then records nothing. */
+    public static final long NOT_RECORDED = Long.MIN_VALUE;
+
     /** Histograms published by {@code exportTo}, each series labelled with the node's name. */
     public LatencyHistograms(PrometheusRegistry exportTo, String nodeName) {
         this.exportTo = exportTo;
@@ -112,9 +115,12 @@ public final class LatencyHistograms {
             return series.computeIfAbsent(List.of(labelValues), values -> new Series());
         }
 
-        /** See {@link LatencyHistograms#recording()}. */
-        public boolean recording() {
-            return recording;
+        /**
+         * The start of something to time, for {@link Series#recordSince}: now, or {@link #NOT_RECORDED}
+         * while recording is off (so an I/O started then is not counted, and reads no clock).
+         */
+        public long start() {
+            return recording ? System.nanoTime() : NOT_RECORDED;
         }
 
         /** Drops the series whose first label value is not in {@code kept} (things gone from the node). */
@@ -142,7 +148,14 @@ public final class LatencyHistograms {
         /** A series that records nothing. */
         static final Series NONE = new Series() {
             @Override
-            public void record(long nanos) {
+            /** Records the time since {@code startNanos} from {@link Family#start}, unless it is {@link #NOT_RECORDED}. */
+        public void recordSince(long startNanos) {
+            if (startNanos != NOT_RECORDED) {
+                record(System.nanoTime() - startNanos);
+            }
+        }
+
+        public void record(long nanos) {
             }
         };
 
@@ -152,6 +165,13 @@ public final class LatencyHistograms {
         private Series() {
             for (int i = 0; i < buckets.length; i++) {
                 buckets[i] = new LongAdder();
+            }
+        }
+
+        /** Records the time since {@code startNanos} from {@link Family#start}, unless it is {@link #NOT_RECORDED}. */
+        public void recordSince(long startNanos) {
+            if (startNanos != NOT_RECORDED) {
+                record(System.nanoTime() - startNanos);
             }
         }
 

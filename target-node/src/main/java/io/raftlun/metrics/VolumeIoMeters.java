@@ -75,7 +75,7 @@ final class VolumeIoMeters implements SenseCounter {
 
     /** Counts a request of {@code op} moving {@code byteCount} bytes until {@code request} completes. */
     <T> CompletableFuture<T> track(Op op, long byteCount, CompletableFuture<T> request, long startNanos) {
-        if (startNanos == NOT_RECORDED) {
+        if (startNanos == LatencyHistograms.NOT_RECORDED) {
             return request;
         }
         if (request.isDone()) { // served inline (a cached read, a write to the page cache): no callback to allocate
@@ -91,20 +91,20 @@ final class VolumeIoMeters implements SenseCounter {
         if (failed) {
             errors[op.ordinal()].increment();
         } else {
-            latency[op.ordinal()].record(System.nanoTime() - startNanos);
+            latency[op.ordinal()].recordSince(startNanos);
             bytes[op.ordinal()].increment(byteCount);
         }
     }
 
-    /** {@link #start}'s answer while recording is off: {@link #track} then counts nothing. */
-    static final long NOT_RECORDED = Long.MIN_VALUE;
-
-    /** Marks a request as started; returns its start time for {@link #track}. */
+    /**
+     * Marks a request as started; returns its start time for {@link #track}, or
+     * {@link LatencyHistograms#NOT_RECORDED} while recording is off (then it is not counted at all).
+     */
     long start() {
-        if (!latencies.recording()) {
-            return NOT_RECORDED;
+        long start = latencies.start();
+        if (start != LatencyHistograms.NOT_RECORDED) {
+            inFlight.increment();
         }
-        inFlight.increment();
-        return System.nanoTime();
+        return start;
     }
 }

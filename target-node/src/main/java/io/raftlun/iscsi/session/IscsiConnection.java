@@ -39,6 +39,7 @@ import io.raftlun.iscsi.pdu.TaskManagementRequest;
 import io.raftlun.iscsi.pdu.TaskManagementResponse;
 import io.raftlun.iscsi.pdu.TextRequest;
 import io.raftlun.iscsi.pdu.TextResponse;
+import io.raftlun.metrics.LatencyHistograms;
 import io.raftlun.scsi.ItNexus;
 import io.raftlun.scsi.LunAddress;
 import io.raftlun.scsi.ScsiCommand;
@@ -396,7 +397,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             reject(Reject.INVALID_PDU_FIELD, command);
             return;
         }
-        Task task = new Task(command, LunAddress.decode(command.lunField()));
+        Task task = new Task(command, LunAddress.decode(command.lunField()), commandTimers.start());
         int immediateLength = command.data().readableBytes();
         if (task.write && task.expectedLength > IscsiLimits.MAX_TRANSFER_BYTES) {
             // Never buffer more than one command may transfer; the initiator is told, not starved.
@@ -591,7 +592,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void respond(Task task, ScsiResult result) {
-        commandTimers.record(task.read, task.write, System.nanoTime() - task.arrivalNanos);
+        commandTimers.record(task.read, task.write, task.arrivalNanos);
         long residual = task.expectedLength - result.commandLength();
         ByteBuf data = result.data();
         int dataLength = data == null ? 0 : (int) Math.min(data.readableBytes(), task.expectedLength);
@@ -773,7 +774,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         List<Integer> doomed = new ArrayList<>();
         for (Map.Entry<Integer, IscsiPdu> waiting : waitingForCmdSN.entrySet()) {
             if (waiting.getValue() instanceof ScsiCommandRequest c
-                    && which.test(new Task(c, LunAddress.decode(c.lunField())))) {
+                    && which.test(new Task(c, LunAddress.decode(c.lunField()), LatencyHistograms.NOT_RECORDED))) {
                 doomed.add(waiting.getKey());
             }
         }

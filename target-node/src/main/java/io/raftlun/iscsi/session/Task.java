@@ -19,7 +19,8 @@ final class Task {
     final long expectedLength;
     final boolean read;
     final boolean write;
-    final long arrivalNanos = System.nanoTime();
+    /** For the command latency metric: see {@link io.raftlun.iscsi.IscsiMetrics.CommandTimers#start}. */
+    final long arrivalNanos;
 
     /** Write data received so far, in buffer-offset order. */
     CompositeByteBuf data;
@@ -46,7 +47,8 @@ final class Task {
     /** Made when a task is aborted while it executes; completed once it has ended. */
     java.util.concurrent.CompletableFuture<Void> endWaiter;
 
-    Task(ScsiCommandRequest command, long lun) {
+    Task(ScsiCommandRequest command, long lun, long arrivalNanos) {
+        this.arrivalNanos = arrivalNanos;
         this.itt = command.initiatorTaskTag();
         this.cmdSN = command.cmdSN();
         this.lunField = command.lunField();
