@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 import org.rocksdb.WriteBatch;
@@ -316,6 +317,55 @@ public final class BlockStore implements AutoCloseable {
         counters.written(blocks * (long) blockSize);
     }
 
+    /** One write of whole blocks at {@code lba}, as an entry of several writes carries it. */
+    public record BlockWrite(long lba, ByteBuf data) {
+    }
+
+    /**
+     * Applies several writes made at one index, in their order. Each chunk they touch is changed
+     * once, under its lock, with one block map commit for all of them: a replay finds it wholly
+     * applied (skipped) or not at all. Releases none of the buffers.
+     */
+    public void write(long index, List<BlockWrite> writes) {
+        int blockSize = record.blockSize();
+        TreeMap<Long, List<BlockWrite>> byChunk = new TreeMap<>();
+        for (BlockWrite write : writes) {
+            long blocks = write.data().readableBytes() / blockSize;
+            checkRange(write.lba(), blocks);
+            long block = write.lba();
+            long end = block + blocks;
+            while (block < end) {
+                long chunk = block / ChunkEntry.BLOCKS;
+                long chunkEnd = Math.min(end, (chunk + 1) * ChunkEntry.BLOCKS);
+                int offset = write.data().readerIndex() + (int) (block - write.lba()) * blockSize;
+                byChunk.computeIfAbsent(chunk, c -> new ArrayList<>()).add(new BlockWrite(block,
+                        write.data().slice(offset, (int) (chunkEnd - block) * blockSize)));
+                block = chunkEnd;
+            }
+        }
+        long bytes = 0;
+        for (var chunk : byChunk.entrySet()) {
+            ReentrantLock lock = lockFor(chunk.getKey());
+            lock.lock();
+            try {
+                ChunkEntry current = lockedEntry(chunk.getKey());
+                if (current != null && index > 0 && current.lastIndex() >= index) {
+                    continue; // already applied: a replay after a crash
+                }
+                ChunkEntry entry = current == null ? new ChunkEntry() : current.copy();
+                for (BlockWrite part : chunk.getValue()) {
+                    storeBlocks(entry, part.lba(), part.data());
+                    bytes += part.data().readableBytes();
+                }
+                entry.lastIndex(Math.max(entry.lastIndex(), index));
+                commit(chunk.getKey(), entry);
+            } finally {
+                lock.unlock();
+            }
+        }
+        counters.written(bytes);
+    }
+
     /** Writes one block of {@code pattern} to each block of the range, or deallocates it. */
     public void writeSame(long index, long lba, long blocks, ByteBuf pattern, boolean deallocate) {
         checkRange(lba, blocks);
@@ -454,7 +504,6 @@ public final class BlockStore implements AutoCloseable {
     /** As above; {@code skipApplied} false when the caller already decided this entry is new to the chunk. */
     private void updateChunk(long index, long chunk, long from, long to, ByteBuf blocks, boolean deallocate,
                              boolean skipApplied) {
-        int blockSize = record.blockSize();
         ReentrantLock lock = lockFor(chunk);
         lock.lock();
         try {
@@ -467,11 +516,7 @@ public final class BlockStore implements AutoCloseable {
             }
             ChunkEntry entry = current == null ? new ChunkEntry() : current.copy();
             if (!deallocate) {
-                writeFile(blocks, from);
-                int[] crcs = crcsOf(blocks, blockSize);
-                for (long block = from; block < to; block++) {
-                    entry.allocate((int) (block % ChunkEntry.BLOCKS), crcs[(int) (block - from)]);
-                }
+                storeBlocks(entry, from, blocks);
             } else {
                 for (long block = from; block < to; block++) {
                     entry.deallocate((int) (block % ChunkEntry.BLOCKS));
@@ -481,6 +526,15 @@ public final class BlockStore implements AutoCloseable {
             commit(chunk, entry);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Writes {@code blocks} at {@code from} to the data file and notes them allocated, with their CRCs, in {@code entry}. */
+    private void storeBlocks(ChunkEntry entry, long from, ByteBuf blocks) {
+        writeFile(blocks, from);
+        int[] crcs = crcsOf(blocks, record.blockSize());
+        for (int i = 0; i < crcs.length; i++) {
+            entry.allocate((int) ((from + i) % ChunkEntry.BLOCKS), crcs[i]);
         }
     }
 

@@ -56,6 +56,8 @@ public final class ReplicatedVolume implements BlockVolume {
     private final UnitAttentionListeners attentionListeners = new UnitAttentionListeners();
     /** Linearizable read barriers on the local replica, shared by concurrent reads. */
     private final SharedBarrier<Message> barriers;
+    /** Block writes, gathered into fewer log entries while others are in flight. */
+    private final WriteBatcher writes = new WriteBatcher(this::submitRepeatable);
 
     /**
      * @param blockCount the volume's capacity as the cluster config says now: it grows on every
@@ -173,16 +175,13 @@ public final class ReplicatedVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua) {
-        Message entry;
         try {
             checkRange(lba, data.readableBytes() / blockSize);
-            entry = VolumeEntry.write(lba, data);
         } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
-        } finally {
             data.release();
+            return CompletableFuture.failedFuture(e);
         }
-        return submitRepeatable(entry).thenApply(answer -> null);
+        return writes.write(lba, data);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.raftlun.replication;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.raftlun.blockstore.BlockStore;
 import io.raftlun.volume.Extent;
 import io.raftlun.volume.reservation.ReservationOutcome;
@@ -31,6 +32,7 @@ final class VolumeEntry {
     static final byte GROW = 7;           // block count: every replica grows at the same log index
     static final byte REPAIR = 8;         // chunk images from a healthy replica: scrub's repair
     static final byte NOTE_DIGESTS = 9;   // from chunk, to chunk: each replica notes its chunk digests here
+    static final byte WRITES = 10;        // count, (lba, length)*, the data of each in turn: writes batched
 
     // queries
     static final byte BARRIER = 16;       // nothing: the caller reads its own replica afterwards
@@ -50,6 +52,39 @@ final class VolumeEntry {
         ByteBuffer.wrap(bytes).put(WRITE).putLong(lba);
         data.getBytes(data.readerIndex(), bytes, 9, data.readableBytes());
         return message(bytes);
+    }
+
+    /** Several writes in one entry, applied in their order at one index (see {@link WriteBatcher}). */
+    static Message writes(List<BlockStore.BlockWrite> writes) {
+        int header = 5 + 12 * writes.size();
+        int size = header;
+        for (BlockStore.BlockWrite write : writes) {
+            size += write.data().readableBytes();
+        }
+        byte[] bytes = new byte[size];
+        ByteBuffer out = ByteBuffer.wrap(bytes).put(WRITES).putInt(writes.size());
+        int at = header;
+        for (BlockStore.BlockWrite write : writes) {
+            ByteBuf data = write.data();
+            out.putLong(write.lba()).putInt(data.readableBytes());
+            data.getBytes(data.readerIndex(), bytes, at, data.readableBytes());
+            at += data.readableBytes();
+        }
+        return message(bytes);
+    }
+
+    /** The writes of a {@link #WRITES} entry, after its kind byte; their data are views of {@code in}. */
+    static List<BlockStore.BlockWrite> writes(ByteBuffer in) {
+        int count = in.getInt();
+        int at = in.position() + 12 * count;
+        List<BlockStore.BlockWrite> writes = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            long lba = in.getLong();
+            int length = in.getInt();
+            writes.add(new BlockStore.BlockWrite(lba, Unpooled.wrappedBuffer(in.slice(at, length))));
+            at += length;
+        }
+        return writes;
     }
 
     static Message writeSame(long lba, long blocks, ByteBuf pattern, boolean deallocate) {

@@ -271,6 +271,10 @@ public final class VolumeStateMachine extends BaseStateMachine {
                 store.write(index, lba, Unpooled.wrappedBuffer(in));
                 return Message.EMPTY;
             }
+            case VolumeEntry.WRITES -> {
+                store.write(index, VolumeEntry.writes(in));
+                return Message.EMPTY;
+            }
             case VolumeEntry.WRITE_SAME -> {
                 long lba = in.getLong();
                 long blocks = in.getLong();

@@ -301,4 +301,32 @@ class NodeStorageTest {
                     new LbaStatus(10, 6, true)), store.lbaStatus(0, 7));
         }
     }
+
+    @Test
+    void oneLogEntryOfSeveralWritesAppliesThemInOrderAndItsReplayChangesNothing() {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            storage.create("b", BLOCKS, BLOCK, null);
+            BlockStore store = storage.store("b");
+            ByteBuf across = filled(300, 1); // blocks 100..399: two chunks
+            ByteBuf over = filled(8, 2);     // blocks 250..257, over the first, later in the entry
+            ByteBuf apart = filled(4, 3);    // blocks 2000..2003
+            store.write(9, List.of(new BlockStore.BlockWrite(100, across), new BlockStore.BlockWrite(250, over),
+                    new BlockStore.BlockWrite(2000, apart)));
+            byte[] want = bytes(across.retainedDuplicate());
+            System.arraycopy(bytes(over.retainedDuplicate()), 0, want, 150 * BLOCK, 8 * BLOCK);
+            assertArrayEquals(want, bytes(store.read(100, 300)), "the later write of the entry wins where they overlap");
+            assertArrayEquals(bytes(apart.retainedDuplicate()), bytes(store.read(2000, 4)));
+
+            ByteBuf newer = filled(1, 4);
+            store.write(10, 255, newer);
+            store.write(9, List.of(new BlockStore.BlockWrite(100, across), new BlockStore.BlockWrite(250, over),
+                    new BlockStore.BlockWrite(2000, apart))); // replayed after a crash
+            System.arraycopy(bytes(newer.retainedDuplicate()), 0, want, 155 * BLOCK, BLOCK);
+            assertArrayEquals(want, bytes(store.read(100, 300)), "the replay leaves the newer write in place");
+            assertEquals(304, store.allocatedBlocks());
+            for (ByteBuf buf : List.of(across, over, apart, newer)) {
+                buf.release();
+            }
+        }
+    }
 }
