@@ -86,18 +86,18 @@ final class BlockMap implements AutoCloseable {
     }
 
     /**
-     * Adds the chunk's new state to {@code batch}: a put, or a delete once nothing in it is allocated
+     * Writes the chunk's new state: a put, or a delete once nothing in it is allocated
      * and no log index needs remembering. A replicated volume keeps emptied chunks as tombstones
      * with their index, so a replica catching up learns that the chunk was unmapped. Returns false
      * for a delete.
      */
-    boolean stage(WriteBatch batch, long volumeId, long chunk, ChunkEntry entry) {
+    boolean putChunk(long volumeId, long chunk, ChunkEntry entry) {
         try {
             if (entry.empty() && entry.lastIndex() == 0) {
-                batch.delete(chunks, chunkKey(volumeId, chunk));
+                db.delete(chunks, writeOptions, chunkKey(volumeId, chunk));
                 return false;
             }
-            batch.put(chunks, chunkKey(volumeId, chunk), entry.encode());
+            db.put(chunks, writeOptions, chunkKey(volumeId, chunk), entry.encode());
             return true;
         } catch (RocksDBException e) {
             throw new StorageException("block map update failed: " + e.getMessage(), e);

@@ -161,9 +161,8 @@ public final class BlockStore implements AutoCloseable {
     /** Writes the chunk's new entry to the block map, with the chunk locked, and caches it. */
     private void commit(long chunk, ChunkEntry entry) {
         boolean committed = false;
-        try (WriteBatch batch = new WriteBatch()) {
-            boolean kept = map.stage(batch, record.id(), chunk, entry);
-            map.write(batch);
+        try {
+            boolean kept = map.putChunk(record.id(), chunk, entry); // one call: a write batch took four
             cache.put(chunk, kept ? entry : null);
             committed = true;
         } finally {
