@@ -80,6 +80,7 @@ election=""
 [[ -n ${ELECTION_TIMEOUT_MS:-} ]] && election=",\"electionTimeoutMs\":$ELECTION_TIMEOUT_MS"
 for i in 1 2 3; do members+="{\"name\":\"n$i\",\"raft\":\"$net.$i:9270\"},"; done
 for i in 1 2 3; do
+  rm -rf "$work/n$i"             # a new cluster each run: an earlier run's groups are not its own
   mkdir -p "$work/n$i"
   cat > "$work/n$i/node.json" <<JSON
 {"name":"n$i","dataDir":"$work/n$i/data","portal":"$net.$i:3260","admin":"$net.$i:9260",

@@ -78,8 +78,36 @@ final class Processes {
      * /proc/PID/stat (0 if it is gone). Its clock ticks are USER_HZ, 100 per second on Linux.
      */
     static long cpuNanos(long pid) {
+        return statCpuNanos(Path.of("/proc", Long.toString(pid), "stat"));
+    }
+
+    /**
+     * CPU time a JVM's JIT compiler threads ("C1 CompilerThread0", "C2 CompilerThread1", ...) have
+     * used so far, in nanoseconds, from /proc/PID/task (0 if it is gone).
+     */
+    static long compilerNanos(long pid) {
+        long total = 0;
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    String thread = Files.readString(task.resolve("comm"));
+                    if (thread.startsWith("C1 CompilerThre") || thread.startsWith("C2 CompilerThre")) {
+                        total += statCpuNanos(task.resolve("stat"));
+                    }
+                } catch (IOException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return total;
+        }
+        return total;
+    }
+
+    /** User and system CPU time in a /proc stat file (a process's or a thread's), in nanoseconds. */
+    private static long statCpuNanos(Path statFile) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String stat = Files.readString(statFile);
             // "pid (comm) state ppid ...": comm may hold spaces; utime and stime are fields 14 and 15
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
             long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);

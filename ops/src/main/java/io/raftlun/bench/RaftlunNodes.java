@@ -191,6 +191,11 @@ final class RaftlunNodes implements TargetUnderTest {
     }
 
     @Override
+    public long compilerNanos() {
+        return nodes.stream().mapToLong(p -> Processes.compilerNanos(p.pid())).sum();
+    }
+
+    @Override
     public void close() throws InterruptedException {
         for (Process node : nodes) {
             Processes.stop(node);

@@ -19,6 +19,14 @@ interface TargetUnderTest extends AutoCloseable {
     /** CPU time the target's processes have used so far (user and system, all of them), in nanoseconds. */
     long cpuNanos();
 
+    /**
+     * CPU time the target's JIT compiler threads have used so far, in nanoseconds: 0 for a target
+     * that compiles nothing while it serves (tgt).
+     */
+    default long compilerNanos() {
+        return 0;
+    }
+
     /** The libiscsi URL of the LUN. */
     default String url() {
         return "iscsi://" + portal() + "/" + iqn() + "/" + lun();

@@ -24,5 +24,16 @@ class ProcessesTest {
     @Test
     void aProcessThatIsGoneHasUsedNothing() {
         assertEquals(0, Processes.cpuNanos(Long.MAX_VALUE));
+        assertEquals(0, Processes.compilerNanos(Long.MAX_VALUE));
+    }
+
+    @Test
+    void theJitCompilersOfThisJvmHaveUsedSomeOfItsCpuTime() {
+        long pid = ProcessHandle.current().pid();
+        long compiler = Processes.compilerNanos(pid);
+        // starting JUnit alone makes C1 and C2 compile hundreds of methods: far more than one 10 ms tick
+        assertTrue(compiler > 0, "the C1/C2 compiler threads were found and have used CPU time");
+        assertTrue(compiler <= Processes.cpuNanos(pid), "compiler time is a part of the process's CPU time: "
+                + compiler + " of " + Processes.cpuNanos(pid));
     }
 }
