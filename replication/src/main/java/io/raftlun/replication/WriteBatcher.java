@@ -22,8 +22,8 @@ import org.apache.ratis.protocol.Message;
 final class WriteBatcher {
 
     /**
-     * Entries of writes in flight before writes wait: two keep a replica's log worker busy while
-     * the previous entry is replicated and applied.
+     * Entries of writes in flight before writes wait: two, so that one is formed and appended
+     * while the other is replicated. One at a time made larger entries, but measured no faster.
      */
     static final int ENTRIES_IN_FLIGHT = 2;
     /** Data one batched entry carries at most; a write this large goes alone. */
