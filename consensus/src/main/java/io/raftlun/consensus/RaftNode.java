@@ -305,7 +305,8 @@ public final class RaftNode implements AutoCloseable {
             followers = java.util.stream.Stream.concat(java.util.stream.Stream.of(preferred),
                     followers.stream().filter(f -> !f.equals(preferred))).toList();
         }
-        for (String follower : followers) {
+        for (int next = 0; next < followers.size(); next++) {
+            String follower = followers.get(next);
             long left = timeout.toMillis() - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             if (left <= 0) {
                 break;
@@ -318,6 +319,12 @@ public final class RaftNode implements AutoCloseable {
                     return new HandOver(group, follower, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), null);
                 }
                 problem = follower + ": " + reply.getException();
+                if (reply.getException() instanceof LeaderNotReadyException) {
+                    // This leader, not the follower, is not ready: seen just after it reported
+                    // itself ready above. It passes soon; the same follower is asked again.
+                    Thread.sleep(RETRY_SLEEP_MS);
+                    next--;
+                }
             } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
                 problem = follower + ": " + e;
             } catch (InterruptedException e) {
