@@ -319,6 +319,20 @@ public final class RaftNode implements AutoCloseable {
                     return new HandOver(group, follower, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), null);
                 }
                 problem = follower + ": " + reply.getException();
+                if (!isLeader(group)) {
+                    // Refused, yet the election the transfer started went on: once this node
+                    // learns who won, leadership has moved all the same.
+                    long learnDeadline = System.nanoTime() + 2 * settings.electionTimeout().toNanos();
+                    Optional<String> movedTo = leader(group).filter(id -> !id.equals(settings.self().name()));
+                    while (movedTo.isEmpty() && !isLeader(group) && System.nanoTime() < learnDeadline) {
+                        Thread.sleep(RETRY_SLEEP_MS);
+                        movedTo = leader(group).filter(id -> !id.equals(settings.self().name()));
+                    }
+                    if (movedTo.isPresent()) {
+                        return new HandOver(group, movedTo.get(),
+                                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), null);
+                    }
+                }
                 if (reply.getException() instanceof LeaderNotReadyException) {
                     // This leader, not the follower, is not ready: seen just after it reported
                     // itself ready above. It passes soon; the same follower is asked again.
