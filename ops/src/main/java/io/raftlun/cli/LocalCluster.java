@@ -22,9 +22,14 @@ import java.util.Optional;
  */
 public final class LocalCluster {
 
-    /** Node JVM settings: bounded heap and direct memory, so a node stays well under 1 GiB. */
+    /**
+     * Node JVM settings: bounded heap and direct memory, so a node stays well under 1 GiB. G1's
+     * regions are 4 MiB rather than the 1 MiB it picks for this heap: a 1 MiB write's log entry
+     * is then an ordinary object, not a humongous one allocated in old space (measured on a demo
+     * cluster, 1 MiB QD8 writes: cluster CPU per write 27 ms against 34 ms, medians of six runs).
+     */
     public static final List<String> JVM_OPTIONS = List.of("-Xms128m", "-Xmx512m", "-XX:MaxDirectMemorySize=384m",
-            "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=50");
+            "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=50", "-XX:G1HeapRegionSize=4m");
 
     /** Default Raft port of a node (iSCSI 3260 and admin 9260 are the others). */
     static final int DEFAULT_RAFT_PORT = 9270;
