@@ -303,17 +303,23 @@ public final class BlockStore implements AutoCloseable {
         int blockSize = record.blockSize();
         int blocks = buffer.readableBytes() / blockSize;
         checkRange(lba, blocks);
+        forEachChunk(lba, buffer, (part, chunk) -> updateChunk(index, chunk, part.lba(),
+                part.lba() + part.data().readableBytes() / blockSize, part.data(), false));
+        counters.written(blocks * (long) blockSize);
+    }
+
+    /** Hands {@code each} the part of a write of whole blocks at {@code lba} in each chunk it spans, with the chunk. */
+    private void forEachChunk(long lba, ByteBuf data, java.util.function.ObjLongConsumer<BlockWrite> each) {
+        int blockSize = record.blockSize();
         long block = lba;
-        long end = lba + blocks;
+        long end = lba + data.readableBytes() / blockSize;
         while (block < end) {
             long chunk = block / ChunkEntry.BLOCKS;
             long chunkEnd = Math.min(end, (chunk + 1) * ChunkEntry.BLOCKS);
-            int offset = buffer.readerIndex() + (int) (block - lba) * blockSize;
-            ByteBuf slice = buffer.slice(offset, (int) (chunkEnd - block) * blockSize);
-            updateChunk(index, chunk, block, chunkEnd, slice, false);
+            int offset = data.readerIndex() + (int) (block - lba) * blockSize;
+            each.accept(new BlockWrite(block, data.slice(offset, (int) (chunkEnd - block) * blockSize)), chunk);
             block = chunkEnd;
         }
-        counters.written(blocks * (long) blockSize);
     }
 
     /** One write of whole blocks at {@code lba}, as an entry of several writes carries it. */
@@ -329,40 +335,21 @@ public final class BlockStore implements AutoCloseable {
         int blockSize = record.blockSize();
         TreeMap<Long, List<BlockWrite>> byChunk = new TreeMap<>();
         for (BlockWrite write : writes) {
-            long blocks = write.data().readableBytes() / blockSize;
-            checkRange(write.lba(), blocks);
-            long block = write.lba();
-            long end = block + blocks;
-            while (block < end) {
-                long chunk = block / ChunkEntry.BLOCKS;
-                long chunkEnd = Math.min(end, (chunk + 1) * ChunkEntry.BLOCKS);
-                int offset = write.data().readerIndex() + (int) (block - write.lba()) * blockSize;
-                byChunk.computeIfAbsent(chunk, c -> new ArrayList<>()).add(new BlockWrite(block,
-                        write.data().slice(offset, (int) (chunkEnd - block) * blockSize)));
-                block = chunkEnd;
-            }
+            checkRange(write.lba(), write.data().readableBytes() / blockSize);
+            forEachChunk(write.lba(), write.data(),
+                    (part, chunk) -> byChunk.computeIfAbsent(chunk, c -> new ArrayList<>()).add(part));
         }
-        long bytes = 0;
+        long[] bytes = {0};
         for (var chunk : byChunk.entrySet()) {
-            ReentrantLock lock = lockFor(chunk.getKey());
-            lock.lock();
-            try {
-                ChunkEntry current = lockedEntry(chunk.getKey());
-                if (current != null && index > 0 && current.lastIndex() >= index) {
-                    continue; // already applied: a replay after a crash
-                }
-                ChunkEntry entry = current == null ? new ChunkEntry() : current.copy();
+            changeChunk(index, chunk.getKey(), true, (current, entry) -> {
                 for (BlockWrite part : chunk.getValue()) {
                     storeBlocks(entry, part.lba(), part.data());
-                    bytes += part.data().readableBytes();
+                    bytes[0] += part.data().readableBytes();
                 }
-                entry.lastIndex(Math.max(entry.lastIndex(), index));
-                commit(chunk.getKey(), entry);
-            } finally {
-                lock.unlock();
-            }
+                return true;
+            });
         }
-        counters.written(bytes);
+        counters.written(bytes[0]);
     }
 
     /** Writes one block of {@code pattern} to each block of the range, or deallocates it. */
@@ -503,17 +490,10 @@ public final class BlockStore implements AutoCloseable {
     /** As above; {@code skipApplied} false when the caller already decided this entry is new to the chunk. */
     private void updateChunk(long index, long chunk, long from, long to, ByteBuf blocks, boolean deallocate,
                              boolean skipApplied) {
-        ReentrantLock lock = lockFor(chunk);
-        lock.lock();
-        try {
-            ChunkEntry current = lockedEntry(chunk);
-            if (skipApplied && current != null && index > 0 && current.lastIndex() >= index) {
-                return; // already applied: a replay after a crash
-            }
+        changeChunk(index, chunk, skipApplied, (current, entry) -> {
             if (current == null && deallocate && index == 0) {
-                return; // nothing allocated, nothing to do, no index to remember
+                return false; // nothing allocated, nothing to do, no index to remember
             }
-            ChunkEntry entry = current == null ? new ChunkEntry() : current.copy();
             if (!deallocate) {
                 storeBlocks(entry, from, blocks);
             } else {
@@ -521,8 +501,34 @@ public final class BlockStore implements AutoCloseable {
                     entry.deallocate((int) (block % ChunkEntry.BLOCKS));
                 }
             }
-            entry.lastIndex(Math.max(entry.lastIndex(), index));
-            commit(chunk, entry);
+            return true;
+        });
+    }
+
+    /** A change to one chunk: made to {@code entry} (a copy of {@code current}, or new); false if there was none. */
+    @FunctionalInterface
+    private interface ChunkChange {
+        boolean apply(ChunkEntry current, ChunkEntry entry);
+    }
+
+    /**
+     * Makes one change to a chunk with the chunk locked: skips it if the chunk already holds this
+     * index or a later one ({@code skipApplied}: a replay after a crash), else applies it to a copy
+     * of the chunk's entry, records the index and commits the entry.
+     */
+    private void changeChunk(long index, long chunk, boolean skipApplied, ChunkChange change) {
+        ReentrantLock lock = lockFor(chunk);
+        lock.lock();
+        try {
+            ChunkEntry current = lockedEntry(chunk);
+            if (skipApplied && current != null && index > 0 && current.lastIndex() >= index) {
+                return; // already applied: a replay after a crash
+            }
+            ChunkEntry entry = current == null ? new ChunkEntry() : current.copy();
+            if (change.apply(current, entry)) {
+                entry.lastIndex(Math.max(entry.lastIndex(), index));
+                commit(chunk, entry);
+            }
         } finally {
             lock.unlock();
         }
