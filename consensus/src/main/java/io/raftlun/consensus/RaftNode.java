@@ -2,10 +2,14 @@ package io.raftlun.consensus;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -105,9 +109,38 @@ public final class RaftNode implements AutoCloseable {
                 .setGroup(bootstrap)
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
-        server.start();
+        try {
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            // groups that did start keep threads on their state machines: stop them before the caller
+            // closes the storage under them
+            try {
+                server.close();
+            } catch (IOException | RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
         log.info("raft server {} listening on {}", settings.self().name(), settings.self().raftAddress());
         return new RaftNode(settings, properties, server);
+    }
+
+    /** The groups whose logs a server on {@code storage} would reopen: Ratis keeps one directory per group, named by its id. */
+    public static List<RaftGroupId> groupsOnDisk(Path storage) throws IOException {
+        List<RaftGroupId> groups = new ArrayList<>();
+        if (!Files.isDirectory(storage)) {
+            return groups;
+        }
+        try (var entries = Files.newDirectoryStream(storage, Files::isDirectory)) {
+            for (Path entry : entries) {
+                try {
+                    groups.add(RaftGroupId.valueOf(UUID.fromString(entry.getFileName().toString())));
+                } catch (IllegalArgumentException notAGroup) {
+                    // not a group's directory: Ratis ignores it too
+                }
+            }
+        }
+        return groups;
     }
 
     static RaftProperties properties(RaftSettings settings) {

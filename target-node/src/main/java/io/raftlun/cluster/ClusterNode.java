@@ -90,10 +90,11 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     public static ClusterNode start(ClusterOptions options, String name, NodeStorage storage) {
         ClusterNode node = new ClusterNode(options, name, storage);
         try {
+            node.refuseGroupsOfOtherClusters();
             // a joining node starts with no configuration of the group, so it waits for the leader to add it
             RaftGroup bootstrap = options.joining() ? RaftGroup.valueOf(node.metaGroup.getGroupId())
                     : node.metaGroup;
-            node.raft = RaftNode.start(new RaftSettings(node.self, storage.directory().resolve("raft"),
+            node.raft = RaftNode.start(new RaftSettings(node.self, node.raftDirectory(),
                     options.electionTimeout(), Map.of()), node::stateMachineFor, bootstrap);
             node.reconciler.execute(node::reconcile);
             node.reconciler.execute(node::placeRecovered);
@@ -102,8 +103,40 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
             node.close();
             throw new UncheckedIOException("cannot start the Raft server on " + node.self.raftAddress() + ": "
                     + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            node.close();
+            throw e;
         }
         return node;
+    }
+
+    /**
+     * Refuses a data directory whose Raft logs are neither this cluster's meta group nor this node's
+     * volumes: Ratis would reopen them with no state machine to give them. It happens when a node's
+     * cluster id is changed, or a directory of another cluster is reused.
+     */
+    private void refuseGroupsOfOtherClusters() {
+        Path logs = raftDirectory();
+        List<RaftGroupId> known = new ArrayList<>(List.of(metaGroup.getGroupId()));
+        storage.volumes().forEach(record -> known.add(RaftGroups.volume(record.name())));
+        List<RaftGroupId> foreign;
+        try {
+            foreign = RaftNode.groupsOnDisk(logs).stream().filter(group -> !known.contains(group)).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + logs + ": " + e.getMessage(), e);
+        }
+        if (!foreign.isEmpty()) {
+            throw new ConfigException("data directory " + storage.directory() + " holds the Raft log of "
+                    + (foreign.size() == 1 ? "group " : "groups ") + String.join(", ", foreign.stream()
+                    .map(group -> group.getUuid().toString()).toList()) + " under " + logs + ", which belongs neither to cluster '" + options.id()
+                    + "' nor to a volume of this node: the directory was made for another cluster (or the node's"
+                    + " cluster id was changed). Give the node an empty data directory, or the cluster id it was"
+                    + " made with.");
+        }
+    }
+
+    private Path raftDirectory() {
+        return storage.directory().resolve("raft");
     }
 
     private org.apache.ratis.statemachine.StateMachine stateMachineFor(RaftGroupId group) {
