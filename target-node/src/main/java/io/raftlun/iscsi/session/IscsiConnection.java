@@ -69,8 +69,19 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     /** SAM task attribute ORDERED, as the SCSI Command PDU carries it (RFC 7143 §11.3.1.3). */
     private static final int ORDERED = 2;
 
-    /** Login failures are answered with this StatusClass for the detail in the high byte. */
-    private enum State { LOGIN, FULL_FEATURE, LOGGING_OUT, CLOSED }
+    /**
+     * LOGIN_HELD: the login is complete but not answered yet, while commands of the session's
+     * previous connection still execute.
+     */
+    private enum State { LOGIN, LOGIN_HELD, FULL_FEATURE, LOGGING_OUT, CLOSED }
+
+    /**
+     * How long a login reinstating a session waits for the commands of its previous connection
+     * (a replicated write waits out an election, a couple of seconds); after that the login is
+     * refused as "service unavailable" and the initiator tries again later. Never answered before
+     * they end: an old write landing after a new one would undo it.
+     */
+    static final java.time.Duration PREVIOUS_COMMANDS_DEADLINE = java.time.Duration.ofSeconds(10);
 
     private final TargetDirectory directory;
     private final IscsiSettings settings;
@@ -92,6 +103,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private int connectionId;
     private volatile boolean superseded;
     private boolean nexusEnded;
+    private boolean sessionCounted; // in the sessions metric, from the login's answer on
 
     // Sequence numbers (RFC 7143 §4.2.2), serial-number arithmetic throughout.
     private int statSN;
@@ -142,6 +154,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             } else if (msg instanceof IscsiPdu pdu) {
                 if (state == State.LOGIN) {
                     loginPhase(pdu);
+                } else if (state == State.LOGIN_HELD) {
+                    log.info("{}: {} while its login is not answered yet; closing", describePeer(), pdu.opcode());
+                    ctx.close();
                 } else if (state != State.CLOSED) {
                     fullFeaturePhase(pdu);
                 }
@@ -184,21 +199,20 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        boolean wasLoggedIn = state != State.LOGIN && parameters != null;
         state = State.CLOSED;
         metrics.connectionClosed();
-        if (wasLoggedIn && !discovery && nexus != null) { // nexus: the login completed and was counted
+        if (sessionCounted) {
             metrics.sessionEnded(target.name(), nexus.initiatorName());
         }
-        for (Task task : tasks.values()) {
-            task.aborted = true;
-            task.releaseData();
-        }
+        // The SCSI layer may still be executing some (a replicated write is committed or not):
+        // a login reinstating the session waits until they ended.
+        CompletableFuture<Void> commandsEnded = abortWhere(task -> true);
         tasks.clear();
         tasksByTransferTag.clear();
         waitingForCmdSN.values().forEach(ReferenceCountUtil::release);
         waitingForCmdSN.clear();
         if (sessionKey != null) {
+            registry.commandsEnding(sessionKey, commandsEnded);
             registry.unregister(sessionKey, this);
             endNexus();
         }
@@ -243,15 +257,19 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                         step.answers().encode(ctx.alloc())));
             }
         } catch (LoginException e) {
-            metrics.login(e.reason());
-            log.warn("login refused: {} from {} (status 0x{}: {})", printable(login.initiatorName()), describePeer(),
-                    String.format("%04x", e.status()), printable(e.getMessage()));
-            ctx.writeAndFlush(LoginResponse.of(false, false, request.currentStage(), 0, request.isid(),
-                            request.tsih(), request.initiatorTaskTag(), nextStatus(), e.status() >> 8,
-                            e.status() & 0xff, null))
-                    .addListener(ChannelFutureListener.CLOSE);
-            state = State.CLOSED;
+            refuseLogin(request, e);
         }
+    }
+
+    private void refuseLogin(LoginRequest request, LoginException e) {
+        metrics.login(e.reason());
+        log.warn("login refused: {} from {} (status 0x{}: {})", printable(login.initiatorName()), describePeer(),
+                String.format("%04x", e.status()), printable(e.getMessage()));
+        ctx.writeAndFlush(LoginResponse.of(false, false, request.currentStage(), 0, request.isid(),
+                        request.tsih(), request.initiatorTaskTag(), nextStatus(), e.status() >> 8,
+                        e.status() & 0xff, null))
+                .addListener(ChannelFutureListener.CLOSE);
+        state = State.CLOSED;
     }
 
     private void completeLogin(LoginRequest request, LoginNegotiation.Step step) throws LoginException {
@@ -279,18 +297,60 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             if (replaced != null) {
                 // Session reinstatement (RFC 7143 §6.3.5): the old session's tasks end, its connection goes.
                 replaced.superseded = true;
-                replaced.ctx.channel().eventLoop().execute(replaced::closeReplaced);
+                CompletableFuture<Void> replacedCommandsEnded = new CompletableFuture<>();
+                replaced.ctx.channel().eventLoop().execute(() -> replaced.closeReplaced()
+                        .whenComplete((ended, failure) -> replacedCommandsEnded.complete(null)));
+                registry.commandsEnding(sessionKey, replacedCommandsEnded);
                 target.scsi().nexusClosed(nexus);
                 log.info("{}: session {} reinstated", describePeer(), nexus.initiatorPortName());
             }
             target.scsi().nexusOpened(nexus);
+            CompletableFuture<Void> previousCommandsEnded = registry.commandsEnded(sessionKey);
+            if (!previousCommandsEnded.isDone()) {
+                holdLogin(request, step, previousCommandsEnded);
+                return;
+            }
         } else {
             tsih = registry.newTsih();
         }
+        answerLogin(request, step);
+    }
+
+    /**
+     * Answers the login once the commands of the session's previous connection ended (RFC 7143
+     * §6.3.5: the old session's tasks are terminated before the new session goes on), or refuses
+     * it after {@link #PREVIOUS_COMMANDS_DEADLINE}.
+     */
+    private void holdLogin(LoginRequest request, LoginNegotiation.Step step, CompletableFuture<Void> previous) {
+        state = State.LOGIN_HELD;
+        log.info("{}: login of session {} waits until the commands of its previous connection ended", describePeer(),
+                nexus.initiatorPortName());
+        request.retain();
+        previous.copy().orTimeout(PREVIOUS_COMMANDS_DEADLINE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                .whenComplete((ended, failure) -> ctx.executor().execute(() -> {
+                    try {
+                        if (state != State.LOGIN_HELD) {
+                            return; // the connection closed meanwhile
+                        }
+                        if (failure != null) {
+                            refuseLogin(request, new LoginException(LoginException.SERVICE_UNAVAILABLE, "commands of "
+                                    + "the session's previous connection still executing after "
+                                    + PREVIOUS_COMMANDS_DEADLINE.toSeconds() + " s"));
+                        } else {
+                            answerLogin(request, step);
+                        }
+                    } finally {
+                        request.release();
+                    }
+                }));
+    }
+
+    private void answerLogin(LoginRequest request, LoginNegotiation.Step step) {
         state = State.FULL_FEATURE;
         metrics.login("success");
         if (!discovery) {
             metrics.sessionStarted(target.name(), nexus.initiatorName());
+            sessionCounted = true;
             commandTimers = metrics.commandTimers(target.name());
         }
         advertisedMaxCmdSN = expCmdSN + IscsiLimits.COMMAND_WINDOW - 1;
@@ -305,10 +365,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 parameters.headerDigest() ? "CRC32C" : "None", parameters.dataDigest() ? "CRC32C" : "None");
     }
 
-    private void closeReplaced() {
+    /** Ends this connection, its session reinstated elsewhere; completes once none of its commands can change the medium. */
+    private CompletableFuture<Void> closeReplaced() {
+        CompletableFuture<Void> commandsEnded = abortWhere(task -> true);
         if (state != State.CLOSED) {
             ctx.close();
         }
+        return commandsEnded;
     }
 
     // ---------------------------------------------------------------- full feature phase
@@ -759,6 +822,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 doomed.add(task);
             }
         }
+        doomed.forEach(task -> task.aborted = true); // none of them starts while the others are aborted
         CompletableFuture<?>[] ended = doomed.stream().map(this::abort).toArray(CompletableFuture[]::new);
         abortWaiting(which);
         return CompletableFuture.allOf(ended);

@@ -449,15 +449,67 @@ class IscsiConnectionTest {
         try (TestInitiator first = new TestInitiator(directory, registry);
              TestInitiator second = new TestInitiator(directory, registry)) {
             first.loginNormal(IQN, Map.of()).release();
-            LoginResponse response = second.loginNormal(IQN, Map.of());
-            assertEquals(0, response.statusClass());
-            response.release();
+            assertNull(second.loginNormal(IQN, Map.of()), "answered once the old connection closed");
             first.target.runPendingTasks();
             assertFalse(first.target.isOpen(), "the old session's connection is closed");
+            LoginResponse response = assertInstanceOf(LoginResponse.class, second.receive());
+            assertEquals(0, response.statusClass());
+            response.release();
             assertTrue(second.target.isOpen());
             assertEquals(1, registry.size());
             String port = TestInitiator.INITIATOR + ",i,0x23d000000001";
             assertEquals(java.util.List.of("opened:" + port, "closed:" + port, "opened:" + port), scsi.events);
+        }
+    }
+
+    @Test
+    void aReinstatingLoginIsAnsweredOnlyOnceTheReplacedConnectionsCommandsEnded() {
+        SessionRegistry registry = new SessionRegistry();
+        try (TestInitiator first = new TestInitiator(directory, registry);
+             TestInitiator second = new TestInitiator(directory, registry)) {
+            first.loginNormal(IQN, Map.of()).release();
+            scsi.hold = true;
+            first.send(ScsiCommandRequest.of(false, true, false, true, 1, 0, 0x50, 4096, first.cmdSN++, 0, WRITE_10,
+                    Unpooled.wrappedBuffer(new byte[4096])));
+            assertEquals(1, scsi.held.size(), "the write executes");
+
+            assertNull(second.loginNormal(IQN, Map.of()), "no answer while the old write may still land");
+            first.target.runPendingTasks();
+            assertFalse(first.target.isOpen(), "the old session's connection is closed");
+            assertNull(second.receive(), "still no answer: the old write still executes");
+
+            scsi.held.get(0).complete(FakeScsiTarget.resultFor(scsi.executed.get(0).command()));
+            LoginResponse response = assertInstanceOf(LoginResponse.class, second.receive());
+            assertEquals(0, response.statusClass());
+            response.release();
+            assertNull(first.receive(), "the old connection answers nothing");
+        }
+    }
+
+    @Test
+    void aLoginAfterAConnectionDroppedWithCommandsExecutingWaitsForThem() {
+        SessionRegistry registry = new SessionRegistry();
+        try (TestInitiator first = new TestInitiator(directory, registry);
+             TestInitiator second = new TestInitiator(directory, registry)) {
+            first.loginNormal(IQN, Map.of()).release();
+            scsi.hold = true;
+            first.send(ScsiCommandRequest.of(false, true, false, true, 1, 0, 0x50, 4096, first.cmdSN++, 0, WRITE_10,
+                    Unpooled.wrappedBuffer(new byte[4096])));
+            first.target.close(); // the connection drops; its write still executes
+            assertEquals(0, registry.size());
+
+            assertNull(second.loginNormal(IQN, Map.of()), "no answer while the dropped connection's write may land");
+            scsi.held.get(0).complete(FakeScsiTarget.resultFor(scsi.executed.get(0).command()));
+            LoginResponse response = assertInstanceOf(LoginResponse.class, second.receive());
+            assertEquals(0, response.statusClass());
+            response.release();
+
+            scsi.hold = false; // the new session works
+            second.send(ScsiCommandRequest.of(false, true, false, true, 1, 0, 0x51, 4096, second.cmdSN++, 0,
+                    WRITE_10, Unpooled.wrappedBuffer(new byte[4096])));
+            ScsiResponse written = assertInstanceOf(ScsiResponse.class, second.receive());
+            assertEquals(ScsiResult.GOOD, written.status());
+            written.release();
         }
     }
 
