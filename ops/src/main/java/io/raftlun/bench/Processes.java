@@ -117,6 +117,41 @@ final class Processes {
         }
     }
 
+    /**
+     * {@code command} run on CPU {@code cpu} only (through {@code taskset}), or as it is where
+     * that cannot be: {@code cpu} negative, or taskset missing.
+     */
+    static List<String> onCpu(int cpu, List<String> command) {
+        if (cpu < 0 || !onPath("taskset")) {
+            return command;
+        }
+        List<String> pinned = new java.util.ArrayList<>(List.of("taskset", "--cpu-list", Integer.toString(cpu)));
+        pinned.addAll(command);
+        return pinned;
+    }
+
+    /** The CPUs this process may run on (its {@code Cpus_allowed_list}), in order; empty if unknown. */
+    static List<Integer> allowedCpus() {
+        List<Integer> cpus = new java.util.ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Cpus_allowed_list:")) {
+                    for (String range : line.substring(line.indexOf(':') + 1).strip().split(",")) {
+                        String[] ends = range.split("-");
+                        int first = Integer.parseInt(ends[0].strip());
+                        int last = Integer.parseInt(ends[ends.length - 1].strip());
+                        for (int cpu = first; cpu <= last; cpu++) {
+                            cpus.add(cpu);
+                        }
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            cpus.clear(); // not Linux, or a format not known: nothing pinned
+        }
+        return cpus;
+    }
+
     /** True if {@code tool} is on the PATH. */
     static boolean onPath(String tool) {
         for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {

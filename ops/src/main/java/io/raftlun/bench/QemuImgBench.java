@@ -10,8 +10,8 @@ import java.util.regex.Pattern;
  * {@code qemu-img bench} on the iSCSI URL: QEMU's libiscsi driver issuing fixed-size requests at a
  * fixed queue depth, sequentially through the working set (the same offsets for every target).
  */
-record QemuImgBench(String label, boolean write, int depth, int requestBytes, int requests, long workingSetBytes)
-        implements Workload {
+record QemuImgBench(String label, boolean write, int depth, int requestBytes, int requests, long workingSetBytes,
+                    int cpu) implements Workload {
 
     private static final Pattern COMPLETED = Pattern.compile("Run completed in ([0-9.]+) seconds");
 
@@ -20,10 +20,20 @@ record QemuImgBench(String label, boolean write, int depth, int requestBytes, in
         return label;
     }
 
+    /** qemu-img on whichever CPU the system gives it. */
+    QemuImgBench(String label, boolean write, int depth, int requestBytes, int requests, long workingSetBytes) {
+        this(label, write, depth, requestBytes, requests, workingSetBytes, -1);
+    }
+
     /** The same workload with {@code factor} times its requests. */
     QemuImgBench resized(double factor) {
         return new QemuImgBench(label, write, depth, requestBytes, Math.max(1, (int) (requests * factor)),
-                workingSetBytes);
+                workingSetBytes, cpu);
+    }
+
+    /** The same workload with qemu-img on CPU {@code cpu} only. */
+    QemuImgBench onCpu(int cpu) {
+        return new QemuImgBench(label, write, depth, requestBytes, requests, workingSetBytes, cpu);
     }
 
     @Override
@@ -38,7 +48,7 @@ record QemuImgBench(String label, boolean write, int depth, int requestBytes, in
                 + "\"transport\":\"tcp\",\"portal\":\"" + target.portal() + "\",\"target\":\"" + target.iqn()
                 + "\",\"lun\":" + target.lun() + "}}");
         long cpuBefore = target.cpuNanos();
-        String output = Processes.run(Duration.ofMinutes(5), command);
+        String output = Processes.run(Duration.ofMinutes(5), Processes.onCpu(cpu, command));
         // The target's CPU per request: less affected than throughput by other load on the
         // machine, and it shows what the target spends where throughput is equal.
         Measurement cpu = new Measurement(target.name(), label + " target CPU per request", "µs",

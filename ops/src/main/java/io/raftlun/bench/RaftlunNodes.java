@@ -47,6 +47,12 @@ final class RaftlunNodes implements TargetUnderTest {
      */
     static RaftlunNodes single(String name, Path workDir, String host, int port, long sizeBytes, boolean metrics)
             throws IOException, InterruptedException {
+        return single(name, workDir, host, port, sizeBytes, metrics, -1);
+    }
+
+    /** {@link #single}, the node's process on CPU {@code cpu} only (negative: on any). */
+    static RaftlunNodes single(String name, Path workDir, String host, int port, long sizeBytes, boolean metrics,
+                               int cpu) throws IOException, InterruptedException {
         Path dataDir = Files.createDirectories(workDir.resolve(name));
         List<String> command = new ArrayList<>(LocalCluster.javaCommand());
         command.addAll(List.of("node", "--data-dir", dataDir.toString(), "--portal", host + ":" + port,
@@ -55,7 +61,7 @@ final class RaftlunNodes implements TargetUnderTest {
             command.add("--no-metrics");
         }
         Path log = workDir.resolve(name + ".log");
-        Process node = Processes.start(log, command);
+        Process node = Processes.start(log, Processes.onCpu(cpu, command));
         RaftlunNodes target = new RaftlunNodes(name, host, port, List.of(node));
         target.dataDirs.add(dataDir);
         target.adminAddresses.add(host + ":" + (port + ADMIN_PORT_OFFSET));

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class ProcessesTest {
@@ -35,5 +38,17 @@ class ProcessesTest {
         assertTrue(compiler > 0, "the C1/C2 compiler threads were found and have used CPU time");
         assertTrue(compiler <= Processes.cpuNanos(pid), "compiler time is a part of the process's CPU time: "
                 + compiler + " of " + Processes.cpuNanos(pid));
+    }
+
+    @Test
+    void aCommandPinnedToACpuRunsOnThatCpuOnly() throws Exception {
+        List<String> command = List.of("grep", "Cpus_allowed_list", "/proc/self/status");
+        assertEquals(command, Processes.onCpu(-1, command), "not pinned");
+        Assumptions.assumeTrue(Processes.onPath("taskset"), "taskset (util-linux) is not installed");
+        List<Integer> cpus = Processes.allowedCpus();
+        assertEquals(Runtime.getRuntime().availableProcessors(), cpus.size(), "the CPUs this JVM may use: " + cpus);
+        int cpu = cpus.get(cpus.size() - 1);
+        String allowed = Processes.run(Duration.ofSeconds(10), Processes.onCpu(cpu, command));
+        assertEquals("Cpus_allowed_list:\t" + cpu, allowed.strip());
     }
 }
