@@ -252,6 +252,11 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /** The group's leader as this node knows it, if that is another node. */
+    private Optional<String> otherLeader(RaftGroupId group) {
+        return leader(group).filter(id -> !id.equals(settings.self().name()));
+    }
+
     /**
      * True while this node's replica of {@code group} knows no live leader: it is electing one, has
      * voted in an election whose winner has not spoken yet, or has heard nothing from its leader
@@ -356,10 +361,10 @@ public final class RaftNode implements AutoCloseable {
                     // Refused, yet the election the transfer started went on: once this node
                     // learns who won, leadership has moved all the same.
                     long learnDeadline = System.nanoTime() + 2 * settings.electionTimeout().toNanos();
-                    Optional<String> movedTo = leader(group).filter(id -> !id.equals(settings.self().name()));
+                    Optional<String> movedTo = otherLeader(group);
                     while (movedTo.isEmpty() && !isLeader(group) && System.nanoTime() < learnDeadline) {
                         Thread.sleep(RETRY_SLEEP_MS);
-                        movedTo = leader(group).filter(id -> !id.equals(settings.self().name()));
+                        movedTo = otherLeader(group);
                     }
                     if (movedTo.isPresent()) {
                         return new HandOver(group, movedTo.get(),
@@ -714,7 +719,7 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private void readRemote(RaftGroup group, Message query, long deadline, CompletableFuture<Message> result) {
-        Optional<String> leader = leader(group.getGroupId()).filter(id -> !id.equals(settings.self().name()));
+        Optional<String> leader = otherLeader(group.getGroupId());
         RaftClient client = client(group);
         CompletableFuture<RaftClientReply> reply = offEventLoop(() -> leader.isPresent()
                 ? client.async().sendReadOnly(query, RaftPeerId.valueOf(leader.get()))
@@ -801,7 +806,7 @@ public final class RaftNode implements AutoCloseable {
      */
     private RaftClient clientOfLeader(RaftGroup group) {
         RaftClient client = client(group);
-        Optional<RaftPeerId> leader = leader(group.getGroupId()).filter(id -> !id.equals(settings.self().name()))
+        Optional<RaftPeerId> leader = otherLeader(group.getGroupId())
                 .map(RaftPeerId::valueOf);
         if (leader.isEmpty() || leader.get().equals(client.getLeaderId())) {
             return client;
