@@ -431,8 +431,8 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     }
 
     private ReplicatedVolume volume(String name, int blockSize, java.util.function.LongSupplier blockCount) {
-        return new ReplicatedVolume(name, blockSize, blockCount, raft, () -> groupOf(RaftGroups.volume(name)),
-                replicas.get(name), io);
+        RaftGroupId group = RaftGroups.volume(name); // a hash of the name: worked out once, not per write
+        return new ReplicatedVolume(name, blockSize, blockCount, raft, () -> groupOf(group), replicas.get(name), io);
     }
 
     // ---------------------------------------------------------------- maintenance
@@ -472,8 +472,9 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         if (placement == null) {
             return null;
         }
+        RaftGroupId group = RaftGroups.volume(volume);
         return VolumeCheck.start(kind, volume, placement.blockSize(), placement.sizeBytes() / placement.blockSize(),
-                VolumeCheck.raftGroup(raft, () -> groupOf(RaftGroups.volume(volume))), bytesPerSecond);
+                VolumeCheck.raftGroup(raft, () -> groupOf(group)), bytesPerSecond);
     }
 
     /** True while this node leads the cluster's meta group (and so holds the floating portal). */
