@@ -104,6 +104,8 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
     private volatile boolean superseded;
     private boolean nexusEnded;
     private boolean sessionCounted; // in the sessions metric, from the login's answer on
+    /** Once this connection ends: completes when none of its commands can change the medium any more. */
+    private CompletableFuture<Void> commandsEnded;
 
     // Sequence numbers (RFC 7143 §4.2.2), serial-number arithmetic throughout.
     private int statSN;
@@ -206,7 +208,7 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
         // The SCSI layer may still be executing some (a replicated write is committed or not):
         // a login reinstating the session waits until they ended.
-        CompletableFuture<Void> commandsEnded = abortWhere(task -> true);
+        endCommands();
         tasks.clear();
         tasksByTransferTag.clear();
         waitingForCmdSN.values().forEach(ReferenceCountUtil::release);
@@ -367,9 +369,20 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
 
     /** Ends this connection, its session reinstated elsewhere; completes once none of its commands can change the medium. */
     private CompletableFuture<Void> closeReplaced() {
-        CompletableFuture<Void> commandsEnded = abortWhere(task -> true);
+        CompletableFuture<Void> ended = endCommands();
         if (state != State.CLOSED) {
             ctx.close();
+        }
+        return ended;
+    }
+
+    /**
+     * Aborts every command as this connection ends, the first time it is called (the connection
+     * replaced, or closed: whichever comes first); completes once none of them can change the medium.
+     */
+    private CompletableFuture<Void> endCommands() {
+        if (commandsEnded == null) {
+            commandsEnded = abortWhere(task -> true);
         }
         return commandsEnded;
     }
