@@ -76,7 +76,9 @@ public final class IscsiTestCu {
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly();
             reader.join(5000);
-            throw new IOException("iscsi-test-cu did not finish within " + timeout.toSeconds() + " s");
+            String text = output[0] == null ? "" : new String(output[0], StandardCharsets.ISO_8859_1);
+            throw new IOException("iscsi-test-cu did not finish within " + timeout.toSeconds() + " s; its output "
+                    + "ended with:\n" + text.substring(Math.max(0, text.length() - 4000)));
         }
         reader.join();
         String text = new String(output[0], StandardCharsets.ISO_8859_1);
