@@ -462,16 +462,21 @@ class IscsiConnectionTest {
         }
     }
 
+    /** Logs {@code initiator} in and sends a write that the SCSI layer holds, executing. */
+    private void loggedInWithAWriteExecuting(TestInitiator initiator) {
+        initiator.loginNormal(IQN, Map.of()).release();
+        scsi.hold = true;
+        initiator.send(ScsiCommandRequest.of(false, true, false, true, 1, 0, 0x50, 4096, initiator.cmdSN++, 0,
+                WRITE_10, Unpooled.wrappedBuffer(new byte[4096])));
+        assertEquals(1, scsi.held.size(), "the write executes");
+    }
+
     @Test
     void aReinstatingLoginIsAnsweredOnlyOnceTheReplacedConnectionsCommandsEnded() {
         SessionRegistry registry = new SessionRegistry();
         try (TestInitiator first = new TestInitiator(directory, registry);
              TestInitiator second = new TestInitiator(directory, registry)) {
-            first.loginNormal(IQN, Map.of()).release();
-            scsi.hold = true;
-            first.send(ScsiCommandRequest.of(false, true, false, true, 1, 0, 0x50, 4096, first.cmdSN++, 0, WRITE_10,
-                    Unpooled.wrappedBuffer(new byte[4096])));
-            assertEquals(1, scsi.held.size(), "the write executes");
+            loggedInWithAWriteExecuting(first);
 
             assertNull(second.loginNormal(IQN, Map.of()), "no answer while the old write may still land");
             first.target.runPendingTasks();
@@ -491,10 +496,7 @@ class IscsiConnectionTest {
         SessionRegistry registry = new SessionRegistry();
         try (TestInitiator first = new TestInitiator(directory, registry);
              TestInitiator second = new TestInitiator(directory, registry)) {
-            first.loginNormal(IQN, Map.of()).release();
-            scsi.hold = true;
-            first.send(ScsiCommandRequest.of(false, true, false, true, 1, 0, 0x50, 4096, first.cmdSN++, 0, WRITE_10,
-                    Unpooled.wrappedBuffer(new byte[4096])));
+            loggedInWithAWriteExecuting(first);
             first.target.close(); // the connection drops; its write still executes
             assertEquals(0, registry.size());
 
