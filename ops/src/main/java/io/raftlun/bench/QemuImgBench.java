@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  * fixed queue depth, sequentially through the working set (the same offsets for every target).
  */
 record QemuImgBench(String label, boolean write, int depth, int requestBytes, int requests, long workingSetBytes,
-                    int cpu) implements Workload {
+                    int initiatorCpu) implements Workload {
 
     private static final Pattern COMPLETED = Pattern.compile("Run completed in ([0-9.]+) seconds");
 
@@ -28,7 +28,7 @@ record QemuImgBench(String label, boolean write, int depth, int requestBytes, in
     /** The same workload with {@code factor} times its requests. */
     QemuImgBench resized(double factor) {
         return new QemuImgBench(label, write, depth, requestBytes, Math.max(1, (int) (requests * factor)),
-                workingSetBytes, cpu);
+                workingSetBytes, initiatorCpu);
     }
 
     /** The same workload with qemu-img on CPU {@code cpu} only. */
@@ -48,7 +48,7 @@ record QemuImgBench(String label, boolean write, int depth, int requestBytes, in
                 + "\"transport\":\"tcp\",\"portal\":\"" + target.portal() + "\",\"target\":\"" + target.iqn()
                 + "\",\"lun\":" + target.lun() + "}}");
         long cpuBefore = target.cpuNanos();
-        String output = Processes.run(Duration.ofMinutes(5), Processes.onCpu(cpu, command));
+        String output = Processes.run(Duration.ofMinutes(5), Processes.onCpu(initiatorCpu, command));
         // The target's CPU per request: less affected than throughput by other load on the
         // machine, and it shows what the target spends where throughput is equal.
         Measurement cpu = new Measurement(target.name(), label + " target CPU per request", "µs",
