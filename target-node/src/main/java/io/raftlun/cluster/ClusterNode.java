@@ -126,12 +126,12 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
             throw new UncheckedIOException("cannot read " + logs + ": " + e.getMessage(), e);
         }
         if (!foreign.isEmpty()) {
+            List<String> ids = foreign.stream().map(group -> group.getUuid().toString()).toList();
             throw new ConfigException("data directory " + storage.directory() + " holds the Raft log of "
-                    + (foreign.size() == 1 ? "group " : "groups ") + String.join(", ", foreign.stream()
-                    .map(group -> group.getUuid().toString()).toList()) + " under " + logs + ", which belongs neither to cluster '" + options.id()
-                    + "' nor to a volume of this node: the directory was made for another cluster (or the node's"
-                    + " cluster id was changed). Give the node an empty data directory, or the cluster id it was"
-                    + " made with.");
+                    + (ids.size() == 1 ? "group " : "groups ") + String.join(", ", ids) + " under " + logs
+                    + ", which belongs neither to cluster '" + options.id() + "' nor to a volume of this node: the"
+                    + " directory was made for another cluster (or the node's cluster id was changed). Give the"
+                    + " node an empty data directory, or the cluster id it was made with.");
         }
     }
 
