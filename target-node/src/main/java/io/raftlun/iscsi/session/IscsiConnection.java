@@ -208,13 +208,13 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         }
         // The SCSI layer may still be executing some (a replicated write is committed or not):
         // a login reinstating the session waits until they ended.
-        endCommands();
+        CompletableFuture<Void> ended = endCommands();
         tasks.clear();
         tasksByTransferTag.clear();
         waitingForCmdSN.values().forEach(ReferenceCountUtil::release);
         waitingForCmdSN.clear();
         if (sessionKey != null) {
-            registry.commandsEnding(sessionKey, commandsEnded);
+            registry.commandsEnding(sessionKey, ended);
             registry.unregister(sessionKey, this);
             endNexus();
         }
@@ -1062,8 +1062,9 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
         } else if (malformed.detail().startsWith("header digest")) {
             metrics.digestError("header");
         }
-        if (malformed.framingLost() || state == State.LOGIN) {
-            if (state != State.LOGIN) {
+        boolean loggingIn = state == State.LOGIN || state == State.LOGIN_HELD; // no Reject before the login's answer
+        if (malformed.framingLost() || loggingIn) {
+            if (!loggingIn) {
                 ctx.write(Reject.of(malformed.reason(), malformed.header(), nextStatus()));
             }
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
