@@ -117,10 +117,11 @@ public final class LatencyHistograms {
 
         /**
          * The start of something to time, for {@link Series#recordSince}: now, or {@link #NOT_RECORDED}
-         * while recording is off (so an I/O started then is not counted, and reads no clock).
+         * while recording is off or these histograms record nothing (so an I/O started then is not
+         * counted, and reads no clock).
          */
         public long start() {
-            return recording ? System.nanoTime() : NOT_RECORDED;
+            return recording && exportTo != null ? System.nanoTime() : NOT_RECORDED;
         }
 
         /** Drops the series whose first label value is not in {@code kept} (things gone from the node). */
@@ -148,14 +149,7 @@ public final class LatencyHistograms {
         /** A series that records nothing. */
         static final Series NONE = new Series() {
             @Override
-            /** Records the time since {@code startNanos} from {@link Family#start}, unless it is {@link #NOT_RECORDED}. */
-        public void recordSince(long startNanos) {
-            if (startNanos != NOT_RECORDED) {
-                record(System.nanoTime() - startNanos);
-            }
-        }
-
-        public void record(long nanos) {
+            public void record(long nanos) {
             }
         };
 

@@ -95,4 +95,20 @@ class VolumeMetricsTest {
         assertNull(registry.find("raftlun_iscsi_sessions").tags("initiator", "iqn.i").gauge());
         assertNull(registry.find("raftlun_iscsi_session_connections").tags("initiator", "iqn.i").gauge());
     }
+
+    @Test
+    void aConnectionTimesItsFirstCommandAndOneInEightAfterIt() {
+        IscsiMetrics metrics = new IscsiMetrics(registry, histograms);
+        IscsiMetrics.CommandTimers first = metrics.commandTimers("iqn.t");
+        IscsiMetrics.CommandTimers second = metrics.commandTimers("iqn.t");
+        for (int command = 0; command < 2 * IscsiMetrics.CommandTimers.TIMED_ONE_IN + 1; command++) {
+            first.record(true, false, first.start());
+        }
+        second.record(false, true, second.start());
+
+        LatencyHistograms.Family commands = histograms.family("raftlun_iscsi_command_seconds", "", "target", "direction");
+        assertEquals(3, commands.series("iqn.t", "read").count()); // commands 1, 9 and 17
+        assertEquals(1, commands.series("iqn.t", "write").count()); // the other connection's first
+        assertEquals(0, commands.series("iqn.t", "none").count());
+    }
 }
