@@ -201,10 +201,10 @@ public final class IscsiMetrics {
 
     /**
      * Command latency seen at the iSCSI layer, by direction: read, write, or none (no data), for one
-     * connection. One command in {@link #TIMED_ONE_IN} is timed, the first of the connection
-     * among them: enough for percentiles at any rate worth watching, and timing every command would
-     * cost two more clock reads per I/O on top of the volume's own latency histogram, which counts
-     * every request.
+     * connection. The connection's first command is timed, then one in {@link #TIMED_ONE_IN}:
+     * enough for percentiles at any rate worth watching. Timing every command would cost two more
+     * clock reads per I/O on top of those of the volume's latency histogram, which counts every
+     * request.
      */
     public static final class CommandTimers {
         public static final int TIMED_ONE_IN = 8;
