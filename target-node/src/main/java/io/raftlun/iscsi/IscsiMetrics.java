@@ -37,8 +37,6 @@ public final class IscsiMetrics {
     private final Counter headerDigestErrors;
     private final Counter dataDigestErrors;
     private final LatencyHistograms.Family commandLatency;
-    /** Per target, the command latency series by direction: read, write, none. */
-    private final Map<String, LatencyHistograms.Series[]> commandSeries = new ConcurrentHashMap<>();
 
     /** A target and an initiator: the labels of the per-session gauges. */
     private record Nexus(String target, String initiator) {
@@ -194,9 +192,7 @@ public final class IscsiMetrics {
      * once per session so a command only records, and its sampling count is the connection's own.
      */
     public CommandTimers commandTimers(String target) {
-        LatencyHistograms.Series[] series = commandSeries.computeIfAbsent(target, t -> new LatencyHistograms.Series[] {
-                commandLatency.series(t, "read"), commandLatency.series(t, "write"), commandLatency.series(t, "none")});
-        return new CommandTimers(commandLatency, series);
+        return new CommandTimers(commandLatency, target);
     }
 
     /**
@@ -210,12 +206,16 @@ public final class IscsiMetrics {
         public static final int TIMED_ONE_IN = 8;
 
         private final LatencyHistograms.Family latency;
-        private final LatencyHistograms.Series[] byDirection;
+        private final LatencyHistograms.Series read;
+        private final LatencyHistograms.Series write;
+        private final LatencyHistograms.Series none;
         private int untilTimed; // the connection's event loop is the only thread using it
 
-        private CommandTimers(LatencyHistograms.Family latency, LatencyHistograms.Series[] byDirection) {
+        private CommandTimers(LatencyHistograms.Family latency, String target) {
             this.latency = latency;
-            this.byDirection = byDirection;
+            read = latency.series(target, "read");
+            write = latency.series(target, "write");
+            none = latency.series(target, "none");
         }
 
         /**
@@ -232,7 +232,7 @@ public final class IscsiMetrics {
 
         /** Records a command answered now that arrived at {@code arrivalNanos} (from {@link #start}). */
         public void record(boolean read, boolean write, long arrivalNanos) {
-            byDirection[read ? 0 : write ? 1 : 2].recordSince(arrivalNanos);
+            (read ? this.read : write ? this.write : none).recordSince(arrivalNanos);
         }
     }
 }
