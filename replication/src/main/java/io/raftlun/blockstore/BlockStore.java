@@ -15,6 +15,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
 import org.rocksdb.WriteBatch;
@@ -39,14 +43,16 @@ public final class BlockStore implements AutoCloseable {
 
     private volatile VolumeRecord record; // replaced only by grow
     private final BlockMap map;
+    private final Executor mapSyncer;
     private final FileChannel data;
     private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
     private final StoreCounters counters;
     private final ChunkCache cache;
 
-    BlockStore(VolumeRecord record, BlockMap map, FileChannel data, StoreCounters counters) {
+    BlockStore(VolumeRecord record, BlockMap map, Executor mapSyncer, FileChannel data, StoreCounters counters) {
         this.record = record;
         this.map = map;
+        this.mapSyncer = mapSyncer;
         this.data = data;
         this.counters = counters;
         this.cache = new ChunkCache((record.blockCount() + ChunkEntry.BLOCKS - 1) / ChunkEntry.BLOCKS);
@@ -559,16 +565,49 @@ public final class BlockStore implements AutoCloseable {
 
     // ---------------------------------------------------------------- durability and status
 
-    /** Makes every change so far durable: the data file first, then the block map that vouches for it. */
+    /**
+     * Makes every change so far durable: the data file and the block map that vouches for it, both
+     * fsynced at once (the map on {@code mapSyncer}), so a SYNCHRONIZE CACHE waits for about one
+     * fsync rather than two. Syncing them in turn would order nothing: before a sync, the kernel
+     * writes either back to disk whenever it likes.
+     */
     public void sync() {
+        CompletableFuture<Void> mapSynced;
+        try {
+            mapSynced = CompletableFuture.runAsync(map::sync, mapSyncer);
+        } catch (RejectedExecutionException e) { // the node is closing its storage
+            mapSynced = null;
+        }
         try {
             data.force(false);
         } catch (IOException e) {
-            throw new StorageException("volume " + record.name() + ": fsync of " + record.dataPath() + " failed: "
-                    + e.getMessage(), e);
+            StorageException failure = new StorageException("volume " + record.name() + ": fsync of "
+                    + record.dataPath() + " failed: " + e.getMessage(), e);
+            try {
+                finishMapSync(mapSynced);
+            } catch (RuntimeException alsoFailed) {
+                failure.addSuppressed(alsoFailed);
+            }
+            throw failure;
         }
-        map.sync();
+        finishMapSync(mapSynced);
         counters.synced();
+    }
+
+    /** Waits for the block map's sync, or syncs it here when the syncer would not take it. */
+    private void finishMapSync(CompletableFuture<Void> mapSynced) {
+        if (mapSynced == null) {
+            map.sync();
+            return;
+        }
+        try {
+            mapSynced.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            throw e;
+        }
     }
 
     /** Provisioning status from {@code lba} on: at most {@code maxExtents} runs of equal state. */

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -38,6 +39,8 @@ public final class NodeStorage implements AutoCloseable {
     private final FileLock lock;
     private final BlockMap map;
     private final ExecutorService io;
+    /** Fsyncs the block map while a volume's sync fsyncs its data file (see {@link BlockStore#sync}). */
+    private final ExecutorService mapSyncer;
     private final Map<String, BlockStore> open = new HashMap<>();
     private final Map<String, StoreCounters> counters = new HashMap<>();
     private boolean closed;
@@ -47,12 +50,17 @@ public final class NodeStorage implements AutoCloseable {
         this.lockChannel = lockChannel;
         this.lock = lock;
         this.map = map;
+        this.io = Executors.newFixedThreadPool(IO_THREADS, daemonThreads("blockstore-io-"));
+        this.mapSyncer = Executors.newCachedThreadPool(daemonThreads("blockmap-sync-"));
+    }
+
+    private static ThreadFactory daemonThreads(String namePrefix) {
         AtomicInteger threads = new AtomicInteger();
-        this.io = Executors.newFixedThreadPool(IO_THREADS, r -> {
-            Thread t = new Thread(r, "blockstore-io-" + threads.incrementAndGet());
+        return r -> {
+            Thread t = new Thread(r, namePrefix + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
-        });
+        };
     }
 
     /** Opens (creating if needed) the storage in {@code dataDirectory}. */
@@ -164,7 +172,7 @@ public final class NodeStorage implements AutoCloseable {
         }
         try {
             StoreCounters storeCounters = counters.computeIfAbsent(name, n -> new StoreCounters());
-            store = new BlockStore(record, map, openData(record, false), storeCounters);
+            store = new BlockStore(record, map, mapSyncer, openData(record, false), storeCounters);
         } catch (IOException e) {
             throw new StorageException("cannot open volume " + name + ": " + e.getMessage(), e);
         }
@@ -257,6 +265,7 @@ public final class NodeStorage implements AutoCloseable {
             }
         }
         open.clear();
+        mapSyncer.shutdown();
         map.close();
         try {
             lock.release();
