@@ -65,7 +65,7 @@ public final class BenchCommand implements Callable<Integer> {
             + "node's default), to measure its effect on the failover pauses and on elections under load.")
     Integer electionTimeoutMs;
 
-    @Option(names = "--metrics-cost-pairs", defaultValue = "6",
+    @Option(names = "--metrics-cost-pairs", defaultValue = "40",
             description = "With raftlun-rf1 among the targets: after the rounds, each qemu-img workload runs "
                     + "this many times on one node with metrics recording on and off (switched through its admin "
                     + "API), alternately, each run --metrics-cost-length times as long as in the rounds, the "
@@ -74,9 +74,11 @@ public final class BenchCommand implements Callable<Integer> {
                     + "0: leave out).")
     int metricsCostPairs;
 
-    @Option(names = "--metrics-cost-length", defaultValue = "3",
+    @Option(names = "--metrics-cost-length", defaultValue = "1",
             description = "How many times longer than in the rounds each run of the metrics-cost pairs is "
-                    + "(default: ${DEFAULT-VALUE}): longer runs vary less from one to the next.")
+                    + "(default: ${DEFAULT-VALUE}). Many short pairs gave steadier medians here than a few long "
+                    + "ones: a disturbance (a disk flush, another process) spoils one short pair, which the "
+                    + "median leaves out, rather than shifting several long ones.")
     double metricsCostLength;
 
     @Option(names = "--targets", split = ",", defaultValue = "tgt,raftlun-rf1,raftlun-rf3",
