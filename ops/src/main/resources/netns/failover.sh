@@ -17,6 +17,9 @@ set -euo pipefail
 jar=$1
 work=$2
 mkdir -p "$work"
+# An earlier run in this directory (the bench makes one per round) left its stop file, which would
+# end this run's writer before its first file: start without it, and without that run's files.
+rm -rf "$work/stop" "$work/src" "$work/writer.log" "$work/writer.err"
 tag=rl$$                       # names unique to this run (interfaces: at most 15 characters)
 net=10.231.$(( $$ % 200 + 20 ))
 floating=$net.100

@@ -1,5 +1,6 @@
 package io.raftlun.bench;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,7 +24,9 @@ import picocli.CommandLine.Option;
                 "qemu-storage-daemon NBD export, and ext4 on the LUN (FUSE export + loop device, needs root).",
                 "Targets run alternately for several rounds; the report gives medians and raftlun/tgt ratios",
                 "as a markdown table (report.md), a chart (ratios.png) and raw numbers (measurements.csv).",
-                "Needs: tgt, qemu-utils, qemu-block-extra, qemu-system-common, fio, fuse3."})
+                "Needs: tgt, qemu-utils, qemu-block-extra, qemu-system-common, fio, fuse3.",
+                "Exit status: 0 when every run succeeded; 1 when one failed (a failed failover run is",
+                "listed in the report, after the results of the rest); 2 on bad options or missing tools."})
 public final class BenchCommand implements Callable<Integer> {
 
     private static final long MIB = 1024 * 1024;
@@ -147,7 +150,12 @@ public final class BenchCommand implements Callable<Integer> {
             if (failover) {
                 System.out.printf("round %d/%d: %s failover, across network namespaces%n", round, rounds,
                         RaftlunNodes.CLUSTER);
-                report.add(print(NetnsFailover.run(work, electionTimeoutMs)));
+                try {
+                    report.add(print(NetnsFailover.run(work, electionTimeoutMs)));
+                } catch (IOException e) { // reported with the results, which still count
+                    System.out.printf("round %d/%d: %s%n", round, rounds, e.getMessage());
+                    report.failed("round " + round + ": " + e.getMessage());
+                }
             }
         }
         if (metricsCostPairs > 0 && targets.contains(RaftlunNodes.SINGLE)) {
@@ -181,7 +189,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (!failover && targets.contains(RaftlunNodes.CLUSTER)) {
             System.out.println("(failover pauses left out" + (root ? "" : ": network namespaces need root") + ")");
         }
-        return 0;
+        return report.failures().isEmpty() ? 0 : 1;
     }
 
     private static List<Measurement> print(List<Measurement> results) {

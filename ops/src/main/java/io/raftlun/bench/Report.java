@@ -27,6 +27,7 @@ final class Report {
     private final String reference;
     private final List<Measurement> measurements = new ArrayList<>();
     private List<MetricsCost.Cost> metricsCost = List.of();
+    private final List<String> failures = new ArrayList<>();
 
     Report(String reference) {
         this.reference = reference;
@@ -39,6 +40,15 @@ final class Report {
     /** What collecting metrics costs, from paired runs (they replace the comparison of round medians). */
     void metricsCost(List<MetricsCost.Cost> costs) {
         metricsCost = List.copyOf(costs);
+    }
+
+    /** A run that failed (its measurements are missing); the report lists it. */
+    void failed(String what) {
+        failures.add(what);
+    }
+
+    List<String> failures() {
+        return failures;
     }
 
     List<String> targets() {
@@ -100,6 +110,10 @@ final class Report {
                     + "leader, the path ALUA reports active/optimized (multipath initiators use it).\n");
         }
         metricsCost(md, targets);
+        if (!failures.isEmpty()) {
+            md.append("\n**Failed runs** (their measurements are missing above):\n");
+            failures.forEach(f -> md.append("- ").append(f).append('\n'));
+        }
         md.append('\n').append(machine).append('\n');
         return md.toString();
     }

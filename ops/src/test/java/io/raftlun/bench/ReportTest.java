@@ -52,6 +52,19 @@ class ReportTest {
     }
 
     @Test
+    void aFailedRunIsListedWithTheResultsThatStillCount() {
+        Report report = new Report("tgt");
+        report.add(run("tgt", 1000, 100));
+        report.add(run(RaftlunNodes.SINGLE, 1500, 80));
+        assertFalse(report.markdown("machine").contains("Failed runs"));
+        report.failed("round 2: the failover run failed: timed out");
+        String markdown = report.markdown("machine");
+        assertTrue(markdown.contains("**Failed runs**"), markdown);
+        assertTrue(markdown.contains("- round 2: the failover run failed: timed out"), markdown);
+        assertTrue(markdown.contains("| 4k QD32 read IOPS | IOPS |"), "the measured rounds stay: " + markdown);
+    }
+
+    @Test
     void theMedianOfPairsIsTheMiddleOneOrTheMeanOfTheTwoMiddleOnes() {
         assertEquals(0.02, MetricsCost.median(new double[] {0.5, 0.02, -0.3}), 1e-12);
         assertEquals(0.015, MetricsCost.median(new double[] {0.5, 0.02, 0.01, -0.3}), 1e-12);
