@@ -7,7 +7,8 @@
 #   1. the node holding the floating portal, which also leads the volume, is killed (-9);
 #      then it comes back and catches up;
 #   2. the holder is cut off from the bridge (alive, partitioned); it must give the address up
-#      and acknowledge nothing more; then the link comes back.
+#      and acknowledge nothing more, the new holder must reset the initiator's connection to it
+#      (the initiator logs in again within 1.5 s of the address moving); then the link comes back.
 # Afterwards: no write or fsync failed, e2fsck is clean, every fsynced file reads back intact.
 # Prints "stall PHASE SECONDS" lines (the longest write+fsync of each phase); exit 0 = passed.
 #
@@ -212,6 +213,13 @@ cut_applied=$(applied "$cut")
 wait_for 60 "writes resume after the partition" writes_beyond $((before + 30))
 no_write_error || fail "an I/O error reached the filesystem after the partition: $(tail -3 "$work/writer.err")"
 echo "stall partition $(stall_since "$t2")"
+# The initiator, waiting for answers from the cut-off node, would send nothing until its next ping
+# (up to 5 s); the new holder resets that connection right after taking the address instead.
+new_holder=$(holder)
+log_time() { date -d "$(grep -a "$1" "$work/$new_holder/node.log" | tail -1 | cut -d' ' -f1)" +%s%3N; }
+reconnect_ms=$(( $(log_time "logged in") - $(log_time "floating portal $floating/24 taken") ))
+log "the initiator logged in to $new_holder ${reconnect_ms} ms after it took $floating"
+(( reconnect_ms < 1500 )) || fail "the initiator reconnected ${reconnect_ms} ms after $new_holder took the address: its connection to $cut was not reset"
 # No split brain: while cut off it applies nothing more (it can commit nothing without a majority).
 sleep 2
 [[ $(applied "$cut") == "$cut_applied" ]] || fail "$cut applied entries while cut off"

@@ -24,11 +24,12 @@ import org.junit.jupiter.api.io.TempDir;
 class NetnsFailoverIT {
 
     /**
-     * A regression guard far above the target (2 s), not the measurement, which is printed: after a
-     * partition the initiator's TCP retransmission backoff and libiscsi's reconnect backoff (1 s,
-     * 2 s, 3 s...) add to the election, and the stall measured there is ~16 s.
+     * A regression guard well above the target (2 s) and the stalls measured (0.4-2.4 s, the longer
+     * ones on a loaded machine), not the measurement, which is printed. The script itself checks
+     * that the initiator reconnects at once after a partition (its connection reset by the new
+     * holder) rather than at its next ping, up to 5 s later.
      */
-    static final double STALL_LIMIT_SECONDS = 30;
+    static final double STALL_LIMIT_SECONDS = 10;
 
     @Test
     @Timeout(value = 12, unit = TimeUnit.MINUTES)

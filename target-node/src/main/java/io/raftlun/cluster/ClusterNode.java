@@ -18,6 +18,7 @@ import io.raftlun.target.TargetStore;
 import io.raftlun.volume.BlockVolume;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -53,6 +54,8 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
     static final String CONFIG = "config";
     static final String NODE_PREFIX = "node/";
+    /** The initiators connected through the floating portal, one "address port" per line. */
+    static final String FLOATING_INITIATORS = "floating-portal/initiators";
     /** How long a config change waits for the meta group (an election, a lost majority). */
     static final Duration CHANGE_DEADLINE = Duration.ofSeconds(30);
 
@@ -475,6 +478,38 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         RaftGroupId group = RaftGroups.volume(volume);
         return VolumeCheck.start(kind, volume, placement.blockSize(), placement.sizeBytes() / placement.blockSize(),
                 VolumeCheck.raftGroup(raft, () -> groupOf(group)), bytesPerSecond);
+    }
+
+    /** The floating portal's initiators, kept in the meta group for its next holder. */
+    public FloatingPortal.InitiatorRecord floatingInitiators() {
+        return new FloatingPortal.InitiatorRecord() {
+            @Override
+            public void record(List<InetSocketAddress> initiators) {
+                String lines = initiators.stream().map(a -> a.getAddress().getHostAddress() + " " + a.getPort())
+                        .collect(java.util.stream.Collectors.joining("\n"));
+                raft.write(metaGroup, MetaStateMachine.put(FLOATING_INITIATORS, MetaStateMachine.ANY_VERSION,
+                        lines.getBytes(StandardCharsets.UTF_8))).whenComplete((answer, failure) -> {
+                            if (failure != null) { // the next holder then resets fewer connections
+                                log.debug("recording the floating portal's initiators failed: {}", failure.toString());
+                            }
+                        });
+            }
+
+            @Override
+            public List<InetSocketAddress> recorded() {
+                byte[] value = meta.document(FLOATING_INITIATORS).value();
+                List<InetSocketAddress> initiators = new ArrayList<>();
+                if (value != null) {
+                    for (String line : new String(value, StandardCharsets.UTF_8).split("\n")) {
+                        String[] parts = line.split(" ");
+                        if (parts.length == 2 && parts[1].matches("[0-9]{1,5}")) { // a literal address: no lookup
+                            initiators.add(new InetSocketAddress(parts[0], Integer.parseInt(parts[1])));
+                        }
+                    }
+                }
+                return initiators;
+            }
+        };
     }
 
     /** True while this node leads the cluster's meta group (and so holds the floating portal). */

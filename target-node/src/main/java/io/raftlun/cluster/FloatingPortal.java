@@ -1,15 +1,20 @@
 package io.raftlun.cluster;
 
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.raftlun.iscsi.IscsiServer;
 import io.raftlun.target.Acl;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
+import java.net.StandardSocketOptions;
 import java.net.UnknownHostException;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -49,6 +54,24 @@ public final class FloatingPortal implements AutoCloseable {
     static final long HAND_OVER_OVERLAP_MILLIS = 500;
     /** How long after {@link #handOverSoon} a loss of the leadership counts as that planned hand-over. */
     static final long HAND_OVER_WINDOW_MILLIS = 15_000;
+    /**
+     * When, after taking the address, the connections initiators had to the previous holder are
+     * reset (see {@link #resetPreviousConnections}): once the first announcement has been heard,
+     * and again after the second in case the first was not (arping sends one a second).
+     */
+    static final long[] RESET_AFTER_MILLIS = {100, 1100};
+
+    /**
+     * Where the holder leaves the addresses of the initiators connected through the floating portal
+     * for the next holder (the cluster's meta group).
+     */
+    public interface InitiatorRecord {
+        /** Records the connected initiators, in the background; the latest record wins. */
+        void record(List<InetSocketAddress> initiators);
+
+        /** The initiators the last holder recorded. */
+        List<InetSocketAddress> recorded();
+    }
 
     /**
      * The floating address as {@code ADDRESS/PREFIX} on a node's interface.
@@ -87,11 +110,13 @@ public final class FloatingPortal implements AutoCloseable {
     private final String device;
     private final int port;
     private final BooleanSupplier shouldHold;
-    private final Function<InetSocketAddress, AutoCloseable> listen;
+    private final Function<InetSocketAddress, IscsiServer> listen;
     private final Runnable whileHeld;
+    private final InitiatorRecord initiators;
     private final ScheduledExecutorService checks =
             Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("floating-portal", true));
-    private AutoCloseable listener; // non-null while held; only the checks thread touches it
+    private IscsiServer listener; // non-null while held; only the checks thread touches it
+    private Set<InetSocketAddress> recordedInitiators; // as this holder last recorded them
     private Process guard; // removes the address if this process dies holding it
     private long nextTry;
     private long heldSince;
@@ -103,15 +128,18 @@ public final class FloatingPortal implements AutoCloseable {
      * @param shouldHold whether this node is the one to hold it now
      * @param listen     opens a portal on the address (and its close closes that portal's sessions)
      * @param whileHeld  run at each check while held, once settled (to bring volume leaderships here)
+     * @param initiators where the holder records its initiators for the next one
      */
     private FloatingPortal(Address address, String device, int port, BooleanSupplier shouldHold,
-                           Function<InetSocketAddress, AutoCloseable> listen, Runnable whileHeld) {
+                           Function<InetSocketAddress, IscsiServer> listen, Runnable whileHeld,
+                           InitiatorRecord initiators) {
         this.address = address;
         this.device = device;
         this.port = port;
         this.shouldHold = shouldHold;
         this.listen = listen;
         this.whileHeld = whileHeld;
+        this.initiators = initiators;
     }
 
     /**
@@ -121,10 +149,10 @@ public final class FloatingPortal implements AutoCloseable {
      * @param device the interface for the address; null: the one carrying {@code ownAddress}
      */
     public static FloatingPortal start(Address address, String device, InetAddress ownAddress, int port,
-                                       BooleanSupplier shouldHold, Function<InetSocketAddress, AutoCloseable> listen,
-                                       Runnable whileHeld) {
+                                       BooleanSupplier shouldHold, Function<InetSocketAddress, IscsiServer> listen,
+                                       Runnable whileHeld, InitiatorRecord initiators) {
         String dev = device != null ? device : deviceOf(ownAddress);
-        FloatingPortal portal = new FloatingPortal(address, dev, port, shouldHold, listen, whileHeld);
+        FloatingPortal portal = new FloatingPortal(address, dev, port, shouldHold, listen, whileHeld, initiators);
         portal.ip("addr", "del", address.toString(), "dev", dev); // fails harmlessly when not there
         portal.checks.scheduleWithFixedDelay(portal::check, 0, CHECK_MILLIS, TimeUnit.MILLISECONDS);
         log.info("floating portal {} on {}: held by the cluster's leader", address, dev);
@@ -173,6 +201,9 @@ public final class FloatingPortal implements AutoCloseable {
                     release("no longer the cluster's leader");
                 }
             }
+            if (listener != null) {
+                recordInitiators();
+            }
             if (listener != null && now - heldSince >= SETTLE_MILLIS) {
                 whileHeld.run();
             }
@@ -202,7 +233,83 @@ public final class FloatingPortal implements AutoCloseable {
         // instead of after their entries go stale. Sent in the background (arping waits between).
         run(List.of("arping", "-U", "-c", "3", "-w", "3", "-I", device, address.address().getHostAddress()), false);
         heldSince = System.currentTimeMillis();
+        recordedInitiators = null;
         log.info("floating portal {} taken on {}", address, device);
+        List<InetSocketAddress> previous = initiators.recorded();
+        if (!previous.isEmpty()) {
+            Thread reset = new Thread(() -> resetPreviousConnections(previous), "floating-portal-reset");
+            reset.setDaemon(true);
+            reset.start();
+        }
+    }
+
+    private void recordInitiators() {
+        Set<InetSocketAddress> now = Set.copyOf(listener.peers());
+        if (!now.equals(recordedInitiators)) {
+            initiators.record(List.copyOf(now));
+            recordedInitiators = now;
+        }
+    }
+
+    /**
+     * Resets the connections initiators still have to the previous holder. A holder cut off from
+     * the network cannot reset them itself, and an initiator waiting for answers sends nothing
+     * until its next ping (libiscsi's and Linux's: every 5 s), so its reconnect would wait for that.
+     * Instead this host sends a SYN from the floating portal's address and port to the initiator's
+     * end of each such connection: the initiator answers with an acknowledgement for the
+     * connection it has (RFC 5961), which this host, knowing no such connection, answers with a
+     * reset the initiator accepts. It reconnects at once, here. An initiator that has no such
+     * connection any more refuses the SYN, and nothing happens.
+     */
+    private void resetPreviousConnections(List<InetSocketAddress> previous) {
+        long start = System.currentTimeMillis();
+        for (long after : RESET_AFTER_MILLIS) {
+            List<SocketChannel> probes = new ArrayList<>();
+            try {
+                Thread.sleep(Math.max(0, start + after - System.currentTimeMillis()));
+                for (InetSocketAddress initiator : previous) {
+                    SocketChannel probe = probe(initiator);
+                    if (probe != null) {
+                        probes.add(probe);
+                    }
+                }
+                Thread.sleep(RESET_AFTER_MILLIS[0]); // the answers: a round trip
+            } catch (InterruptedException e) {
+                return;
+            } finally {
+                probes.forEach(FloatingPortal::closeQuietly);
+            }
+        }
+        log.info("floating portal {}: reset the connections of {} initiator(s) to the previous holder", address,
+                previous.size());
+    }
+
+    /** The SYN to one initiator; null if it could not be sent. Closing it later sends nothing more. */
+    private SocketChannel probe(InetSocketAddress initiator) {
+        SocketChannel probe = null;
+        try {
+            probe = SocketChannel.open();
+            probe.configureBlocking(false);
+            probe.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            probe.setOption(StandardSocketOptions.SO_REUSEPORT, true); // the portal listens on it too
+            probe.bind(new InetSocketAddress(address.address(), port));
+            probe.connect(initiator);
+            return probe;
+        } catch (IOException | UnsupportedOperationException e) {
+            log.debug("floating portal {}: no reset sent to {}: {}", address, initiator, e.toString());
+            if (probe != null) {
+                closeQuietly(probe);
+            }
+            return null;
+        }
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // nothing was sent on it that needs closing
+        }
     }
 
     /**
@@ -234,7 +341,7 @@ public final class FloatingPortal implements AutoCloseable {
      * took the address when it became leader, and announced it). Only then the address goes.
      */
     private void release(String why) {
-        AutoCloseable held = listener;
+        IscsiServer held = listener;
         listener = null;
         try {
             held.close();

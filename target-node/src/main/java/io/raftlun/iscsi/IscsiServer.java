@@ -7,16 +7,21 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.raftlun.iscsi.pdu.PduDecoder;
 import io.raftlun.iscsi.pdu.PduEncoder;
 import io.raftlun.iscsi.session.IscsiConnection;
 import io.raftlun.iscsi.session.SessionRegistry;
 import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -33,12 +38,15 @@ public final class IscsiServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final Channel listener;
     private final SessionRegistry sessions;
+    private final ChannelGroup connections;
 
-    private IscsiServer(EventLoopGroup acceptors, EventLoopGroup workers, Channel listener, SessionRegistry sessions) {
+    private IscsiServer(EventLoopGroup acceptors, EventLoopGroup workers, Channel listener, SessionRegistry sessions,
+                        ChannelGroup connections) {
         this.acceptors = acceptors;
         this.workers = workers;
         this.listener = listener;
         this.sessions = sessions;
+        this.connections = connections;
     }
 
     /**
@@ -52,9 +60,20 @@ public final class IscsiServer implements AutoCloseable {
 
     /** As {@link #start(IscsiSettings, TargetDirectory)}, recording into {@code metrics}. */
     public static IscsiServer start(IscsiSettings settings, TargetDirectory directory, IscsiMetrics metrics) {
+        return start(settings, directory, metrics, false);
+    }
+
+    /**
+     * As {@link #start(IscsiSettings, TargetDirectory, IscsiMetrics)}; with {@code sharedPort}, other
+     * sockets of this user may bind the portal's address and port too (SO_REUSEPORT): the floating
+     * portal connects from it to reset initiators' connections to its previous holder.
+     */
+    public static IscsiServer start(IscsiSettings settings, TargetDirectory directory, IscsiMetrics metrics,
+                                    boolean sharedPort) {
         EventLoopGroup acceptors = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
         SessionRegistry sessions = new SessionRegistry();
+        ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
         long idleMillis = settings.nopInInterval().toMillis();
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(acceptors, workers)
@@ -68,6 +87,7 @@ public final class IscsiServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel channel) {
+                        connections.add(channel); // and removed as it closes
                         PduDecoder decoder = new PduDecoder(IscsiLimits.TARGET_MAX_RECV_DATA_SEGMENT_LENGTH);
                         PduEncoder encoder = new PduEncoder();
                         // Answers to the commands of one read go out in one write to the socket, not
@@ -84,11 +104,14 @@ public final class IscsiServer implements AutoCloseable {
                                         decoder, encoder));
                     }
                 });
+        if (sharedPort) {
+            bootstrap.option(NioChannelOption.of(StandardSocketOptions.SO_REUSEPORT), true);
+        }
         try {
             Channel listener = bootstrap.bind(settings.portal()).syncUninterruptibly().channel();
             InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
             log.info("iSCSI portal listening on {}:{}", bound.getHostString(), bound.getPort());
-            return new IscsiServer(acceptors, workers, listener, sessions);
+            return new IscsiServer(acceptors, workers, listener, sessions, connections);
         } catch (Exception e) {
             acceptors.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -104,6 +127,11 @@ public final class IscsiServer implements AutoCloseable {
     /** The sessions logged in right now, with their initiators. */
     public List<SessionRegistry.Session> sessions() {
         return sessions.sessions();
+    }
+
+    /** The initiator end of every open connection, logged in or not. */
+    public List<InetSocketAddress> peers() {
+        return connections.stream().map(c -> (InetSocketAddress) c.remoteAddress()).filter(a -> a != null).toList();
     }
 
     /** Sessions logged in right now. */

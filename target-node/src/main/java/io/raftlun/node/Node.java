@@ -148,8 +148,8 @@ public final class Node implements AutoCloseable {
         return FloatingPortal.start(members.floatingPortal(), options.floatingDevice(),
                 options.portal().getAddress(), port, cluster::leadsMeta,
                 address -> IscsiServer.start(own.soleAnnouncedPortal(address, members.floatingPortalGroupTag()),
-                        catalog, metrics),
-                cluster::leadVolumesHere);
+                        catalog, metrics, true),
+                cluster::leadVolumesHere, cluster.floatingInitiators());
     }
 
     /**
