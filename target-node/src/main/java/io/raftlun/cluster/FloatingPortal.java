@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * (announced by gratuitous ARP, so neighbours and switches send to this node's MAC at once) and a
  * portal listens on it. A node that stops leading (it stepped down, lost the majority, is
  * draining) drops the address and that portal's sessions; the new leader takes it within an
- * election timeout.
+ * election timeout, and resets the connections initiators still have to the old holder (which
+ * recorded them in the meta group), so that they reconnect at once.
  *
  * <p>Needs CAP_NET_ADMIN and CAP_NET_RAW (root, or the capabilities granted to the java binary),
  * {@code ip} (iproute2) and {@code arping} (iputils-arping).
