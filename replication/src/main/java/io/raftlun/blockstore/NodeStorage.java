@@ -1,5 +1,6 @@
 package io.raftlun.blockstore;
 
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.raftlun.volume.BlockVolume;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -16,9 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The block storage of one node: under its data directory, {@code blockmap/} (RocksDB: the block
@@ -50,17 +49,8 @@ public final class NodeStorage implements AutoCloseable {
         this.lockChannel = lockChannel;
         this.lock = lock;
         this.map = map;
-        this.io = Executors.newFixedThreadPool(IO_THREADS, daemonThreads("blockstore-io-"));
-        this.mapSyncer = Executors.newCachedThreadPool(daemonThreads("blockmap-sync-"));
-    }
-
-    private static ThreadFactory daemonThreads(String namePrefix) {
-        AtomicInteger threads = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, namePrefix + threads.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
+        this.io = Executors.newFixedThreadPool(IO_THREADS, new DefaultThreadFactory("blockstore-io", true));
+        this.mapSyncer = Executors.newCachedThreadPool(new DefaultThreadFactory("blockmap-sync", true));
     }
 
     /** Opens (creating if needed) the storage in {@code dataDirectory}. */
