@@ -61,6 +61,8 @@ public final class FloatingPortal implements AutoCloseable {
      * and again after the second in case the first was not (arping sends one a second).
      */
     static final long[] RESET_AFTER_MILLIS = {100, 1100};
+    /** How long a reset's SYNs are kept open: the initiator's answer and this host's reset, a round trip. */
+    static final long RESET_ANSWER_MILLIS = 100;
 
     /**
      * Where the holder leaves the addresses of the initiators connected through the floating portal
@@ -274,7 +276,7 @@ public final class FloatingPortal implements AutoCloseable {
                         probes.add(probe);
                     }
                 }
-                Thread.sleep(RESET_AFTER_MILLIS[0]); // the answers: a round trip
+                Thread.sleep(RESET_ANSWER_MILLIS);
             } catch (InterruptedException e) {
                 return;
             } finally {
