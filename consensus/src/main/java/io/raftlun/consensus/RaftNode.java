@@ -71,12 +71,14 @@ public final class RaftNode implements AutoCloseable {
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
     private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
+    /** The divisions found by {@link #division}, so that reads start on their caller's thread. */
+    private final Map<RaftGroupId, RaftClientAsynchronousProtocol> divisions = new ConcurrentHashMap<>();
     /** Clients replaced by {@link #clientOfLeader}, until their requests have had their time. */
     private final java.util.Set<RaftClient> retiredClients = ConcurrentHashMap.newKeySet();
     /**
-     * Where submissions start: Ratis does part of a submission synchronously (it hands the request
-     * to its own executor and waits), which must not happen on an iSCSI event loop, and must not
-     * serialize a session's queued commands either.
+     * Where writes start: a division may hold a write on the submitting thread (its lock, room in
+     * the log's queue), which must not happen on an iSCSI event loop, and must not serialize a
+     * session's queued commands either. Finding a division may wait for the group to start.
      */
     private final java.util.concurrent.ExecutorService submitters = Executors.newFixedThreadPool(8, r -> {
         Thread thread = new Thread(r, "raft-submit");
@@ -765,13 +767,34 @@ public final class RaftNode implements AutoCloseable {
                 .setMessage(message)
                 .setType(type)
                 .build();
+        RaftClientAsynchronousProtocol known = type.is(RaftProtos.RaftClientRequestProto.TypeCase.READ)
+                ? divisions.get(group) : null;
+        if (known != null) {
+            // A read waits for nothing in a running division (the leader answers within its lease,
+            // a follower asks the leader without waiting), so it starts here: through the leader it
+            // then completes on the caller's thread, an iSCSI event loop, with no thread hand-off.
+            return submitTo(known, request).whenComplete((reply, failure) -> {
+                if (failure != null || !reply.isSuccess()) {
+                    divisions.remove(group, known); // perhaps closed: the next request looks it up again
+                }
+            });
+        }
         return offEventLoop(() -> {
             try {
-                return division(group).submitClientRequestAsync(request);
+                return submitTo(division(group), request);
             } catch (IOException e) {
                 return CompletableFuture.failedFuture(e);
             }
         });
+    }
+
+    private static CompletableFuture<RaftClientReply> submitTo(RaftClientAsynchronousProtocol division,
+                                                               RaftClientRequest request) {
+        try {
+            return division.submitClientRequestAsync(request);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /**
@@ -781,7 +804,13 @@ public final class RaftNode implements AutoCloseable {
      * takes them on the submitting thread; the server is the fallback should a division not.
      */
     private RaftClientAsynchronousProtocol division(RaftGroupId group) throws IOException {
-        return server.getDivision(group) instanceof RaftClientAsynchronousProtocol direct ? direct : server;
+        if (server.getDivision(group) instanceof RaftClientAsynchronousProtocol direct) {
+            if (divisions.get(group) != direct) {
+                divisions.put(group, direct);
+            }
+            return direct;
+        }
+        return server;
     }
 
     /** Starts {@code submission} on the submit pool; once this node is closing, fails instead. */

@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.ratis.protocol.ClientId;
@@ -166,6 +167,29 @@ class ReplicatedVolumeTest {
         assertEquals(1000, unmapped.lba());
         assertTrue(!unmapped.mapped() && unmapped.blocks() >= 16, "unmapped through another node: " + unmapped);
         assertArrayEquals(new byte[16 * BLOCK], bytes(replicas[1].volume.read(1000, 16).join()));
+    }
+
+    /**
+     * A read through the leader passes its barrier within the leader's lease, so it needs no other
+     * thread: it completes on the caller's (an iSCSI event loop), sparing two thread wake-ups. Some
+     * reads may still go through another thread (the first, one made while the lease lapsed). Had
+     * each read gone to a pool, the caller would find it complete on return only when that pool's
+     * thread ran first (0–7 of 20 here).
+     */
+    @Test
+    void aReadThroughTheLeaderCompletesOnTheCallersThread() throws Exception {
+        startAll();
+        Replica leader = leader();
+        leader.volume.write(0, pattern(8, 3), false).join();
+        int onCaller = 0;
+        for (int i = 0; i < 20; i++) {
+            CompletableFuture<ByteBuf> read = leader.volume.read(0, 8);
+            if (read.isDone()) {
+                onCaller++;
+            }
+            assertArrayEquals(bytes(pattern(8, 3)), bytes(read.join()));
+        }
+        assertTrue(onCaller >= 16, onCaller + " of 20 reads through the leader completed on the caller's thread");
     }
 
     @Test
