@@ -792,7 +792,7 @@ public final class RaftNode implements AutoCloseable {
                                                                RaftClientRequest request) {
         try {
             return division.submitClientRequestAsync(request);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) { // a read on the caller's thread must not throw there
             return CompletableFuture.failedFuture(e);
         }
     }
