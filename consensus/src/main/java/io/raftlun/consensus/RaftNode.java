@@ -242,6 +242,8 @@ public final class RaftNode implements AutoCloseable {
                     callIds.incrementAndGet(), group, true, false));
         } catch (IOException e) {
             throw new UncheckedIOException("leaving raft group " + group + " failed: " + e.getMessage(), e);
+        } finally {
+            divisions.remove(group); // no read fails on it any more to drop it, and it holds the closed group
         }
     }
 
