@@ -11,8 +11,8 @@ import org.apache.ratis.protocol.RaftGroupId;
 
 /**
  * Builds a new replica of a volume from its leader before the replica joins the volume's group:
- * the leader's applied index and reservations first, then every chunk the leader holds, at no
- * more than a given rate, then a checkpoint at that index. Joined afterwards, the replica is a
+ * the leader's applied index and state (fence, reservations) first, then every chunk the leader
+ * holds, at no more than a given rate, then a checkpoint at that index. Joined afterwards, the replica is a
  * member whose log starts after that index, so Raft only has to send it what was written during
  * the copy (or, past the leader's purged log, the usual catch-up fetches the chunks changed
  * since). Chunks copied later may hold writes past the index; replaying the log skips those by
@@ -27,10 +27,11 @@ public final class ReplicaRebuild {
     private static final long QUERY_SECONDS = 60;
 
     /**
-     * Where a rebuild stands: the leader's position it copies at (term, index, reservations), the
-     * next chunk to fetch, and the bytes done of the total.
+     * Where a rebuild stands: the leader's position it copies at (term, index, and the volume's
+     * state besides its blocks there: fence, reservations), the next chunk to fetch, and the bytes
+     * done of the total.
      */
-    public record Position(long term, long index, byte[] reservations, long nextChunk, long bytesDone,
+    public record Position(long term, long index, byte[] state, long nextChunk, long bytesDone,
                            long bytesTotal) {
     }
 
@@ -75,7 +76,7 @@ public final class ReplicaRebuild {
         if (position == null) {
             VolumeEntry.ReplicaState state = VolumeEntry.state(ask(VolumeEntry.query(VolumeEntry.STATE)));
             long total = VolumeEntry.size(ask(VolumeEntry.query(VolumeEntry.CHANGED_BYTES, -1)));
-            position = new Position(state.at().getTerm(), state.at().getIndex(), state.reservations(), 0, 0, total);
+            position = new Position(state.at().getTerm(), state.at().getIndex(), state.state(), 0, 0, total);
             persist.accept(position);
         }
         int batch = (int) Math.max(store.blockSize() * 256L, Math.min(VolumeStateMachine.CATCH_UP_BATCH_BYTES,
@@ -96,14 +97,14 @@ public final class ReplicaRebuild {
             }
             store.sync(); // before the position says these chunks are here
             Position p = position;
-            position = new Position(p.term(), p.index(), p.reservations(), images.get(images.size() - 1).chunk() + 1,
+            position = new Position(p.term(), p.index(), p.state(), images.get(images.size() - 1).chunk() + 1,
                     p.bytesDone() + bytes, Math.max(p.bytesTotal(), p.bytesDone() + bytes));
             persist.accept(position);
             throttle(bytes);
             double seconds = (System.nanoTime() - batchStart) / 1e9;
             rate = rate == 0 ? bytes / seconds : 0.7 * rate + 0.3 * bytes / seconds;
         }
-        store.checkpoint(position.term(), position.index(), position.reservations());
+        store.checkpoint(position.term(), position.index(), position.state());
         return position;
     }
 

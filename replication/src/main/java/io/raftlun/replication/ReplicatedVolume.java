@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -58,6 +59,12 @@ public final class ReplicatedVolume implements BlockVolume {
     private final SharedBarrier<Message> barriers;
     /** Block writes, gathered into fewer log entries while others are in flight. */
     private final WriteBatcher writes = new WriteBatcher(this::submitRepeatable);
+    /**
+     * Block writes through a fenced portal, by fencing token: its holder's writes are gathered
+     * apart, their entries fenced by its token. A new holder's token is higher; the batchers of
+     * lower ones are dropped then (their writes in flight still complete).
+     */
+    private final ConcurrentHashMap<Long, WriteBatcher> fencedWrites = new ConcurrentHashMap<>();
 
     /**
      * @param blockCount the volume's capacity as the cluster config says now: it grows on every
@@ -175,17 +182,41 @@ public final class ReplicatedVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua) {
+        return write(lba, data, fua, 0);
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua, long fencingToken) {
         try {
             checkRange(lba, data.readableBytes() / blockSize);
         } catch (RuntimeException e) {
             data.release();
             return CompletableFuture.failedFuture(e);
         }
-        return writes.write(lba, data);
+        return writesFencedBy(fencingToken).write(lba, data);
+    }
+
+    private WriteBatcher writesFencedBy(long token) {
+        if (token == 0) {
+            return writes;
+        }
+        WriteBatcher batcher = fencedWrites.get(token);
+        if (batcher == null) {
+            fencedWrites.keySet().removeIf(older -> older < token);
+            batcher = fencedWrites.computeIfAbsent(token,
+                    t -> new WriteBatcher(t, entry -> submitRepeatable(entry, t)));
+        }
+        return batcher;
     }
 
     @Override
     public CompletableFuture<Void> writeSame(long lba, long blocks, ByteBuf pattern, boolean unmap) {
+        return writeSame(lba, blocks, pattern, unmap, 0);
+    }
+
+    @Override
+    public CompletableFuture<Void> writeSame(long lba, long blocks, ByteBuf pattern, boolean unmap,
+                                             long fencingToken) {
         Message entry;
         try {
             checkRange(lba, blocks);
@@ -196,11 +227,16 @@ public final class ReplicatedVolume implements BlockVolume {
         } finally {
             pattern.release();
         }
-        return submitRepeatable(entry).thenApply(answer -> null);
+        return submitRepeatable(VolumeEntry.fenced(fencingToken, entry), fencingToken).thenApply(answer -> null);
     }
 
     @Override
     public CompletableFuture<Void> unmap(List<Extent> extents) {
+        return unmap(extents, 0);
+    }
+
+    @Override
+    public CompletableFuture<Void> unmap(List<Extent> extents, long fencingToken) {
         try {
             for (Extent extent : extents) {
                 checkRange(extent.lba(), extent.blocks());
@@ -208,11 +244,18 @@ public final class ReplicatedVolume implements BlockVolume {
         } catch (VolumeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return submitRepeatable(VolumeEntry.unmap(extents)).thenApply(answer -> null);
+        return submitRepeatable(VolumeEntry.fenced(fencingToken, VolumeEntry.unmap(extents)), fencingToken)
+                .thenApply(answer -> null);
     }
 
     @Override
     public CompletableFuture<Long> compareAndWrite(long lba, ByteBuf compare, ByteBuf write, boolean fua) {
+        return compareAndWrite(lba, compare, write, fua, 0);
+    }
+
+    @Override
+    public CompletableFuture<Long> compareAndWrite(long lba, ByteBuf compare, ByteBuf write, boolean fua,
+                                                   long fencingToken) {
         Message entry;
         try {
             checkRange(lba, compare.readableBytes() / blockSize);
@@ -223,7 +266,8 @@ public final class ReplicatedVolume implements BlockVolume {
             compare.release();
             write.release();
         }
-        return submit(entry).thenApply(VolumeEntry::offset);
+        return submit(VolumeEntry.fenced(fencingToken, entry)).thenApply(answer -> unfenced(answer, fencingToken))
+                .thenApply(VolumeEntry::offset);
     }
 
     @Override
@@ -324,6 +368,16 @@ public final class ReplicatedVolume implements BlockVolume {
     private CompletableFuture<Message> submitRepeatable(Message entry) {
         return raft.writeRepeatable(group.get(), entry).thenApply(RaftNode.Committed::answer)
                 .exceptionallyCompose(this::unavailable);
+    }
+
+    /** As {@link #submitRepeatable(Message)}, for an entry fenced by {@code token} (already in the entry). */
+    private CompletableFuture<Message> submitRepeatable(Message entry, long token) {
+        return submitRepeatable(entry).thenApply(answer -> unfenced(answer, token));
+    }
+
+    /** The change's own answer to an entry fenced by {@code token}; fails with FENCED if a newer token refused it. */
+    private Message unfenced(Message answer, long token) {
+        return token == 0 ? answer : VolumeEntry.unfenced(answer, name, token);
     }
 
     /**

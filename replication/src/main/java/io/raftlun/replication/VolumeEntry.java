@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.raftlun.blockstore.BlockStore;
 import io.raftlun.volume.Extent;
+import io.raftlun.volume.VolumeException;
 import io.raftlun.volume.reservation.ReservationOutcome;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +34,7 @@ final class VolumeEntry {
     static final byte REPAIR = 8;         // chunk images from a healthy replica: scrub's repair
     static final byte NOTE_DIGESTS = 9;   // from chunk, to chunk: each replica notes its chunk digests here
     static final byte WRITES = 10;        // count, (lba, length)*, the data of each in turn: writes batched
+    static final byte FENCED = 11;        // fencing token, a change entry: the change as a portal holder made it
 
     // queries
     static final byte BARRIER = 16;       // nothing: the caller reads its own replica afterwards
@@ -47,22 +49,26 @@ final class VolumeEntry {
     private VolumeEntry() {
     }
 
-    static Message write(long lba, ByteBuf data) {
-        byte[] bytes = new byte[9 + data.readableBytes()];
-        ByteBuffer.wrap(bytes).put(WRITE).putLong(lba);
-        data.getBytes(data.readerIndex(), bytes, 9, data.readableBytes());
+    /** A write; with a fencing token other than 0, {@link #FENCED} by it (see {@link #fenced}). */
+    static Message write(long token, long lba, ByteBuf data) {
+        byte[] bytes = new byte[fenceBytes(token) + 9 + data.readableBytes()];
+        ByteBuffer out = fence(ByteBuffer.wrap(bytes), token).put(WRITE).putLong(lba);
+        data.getBytes(data.readerIndex(), bytes, out.position(), data.readableBytes());
         return message(bytes);
     }
 
-    /** Several writes in one entry, applied in their order at one index (see {@link WriteBatcher}). */
-    static Message writes(List<BlockStore.BlockWrite> writes) {
-        int header = 5 + 12 * writes.size();
+    /**
+     * Several writes in one entry, applied in their order at one index (see {@link WriteBatcher});
+     * with a fencing token other than 0, {@link #FENCED} by it.
+     */
+    static Message writes(long token, List<BlockStore.BlockWrite> writes) {
+        int header = fenceBytes(token) + 5 + 12 * writes.size();
         int size = header;
         for (BlockStore.BlockWrite write : writes) {
             size += write.data().readableBytes();
         }
         byte[] bytes = new byte[size];
-        ByteBuffer out = ByteBuffer.wrap(bytes).put(WRITES).putInt(writes.size());
+        ByteBuffer out = fence(ByteBuffer.wrap(bytes), token).put(WRITES).putInt(writes.size());
         int at = header;
         for (BlockStore.BlockWrite write : writes) {
             ByteBuf data = write.data();
@@ -85,6 +91,51 @@ final class VolumeEntry {
             at += length;
         }
         return writes;
+    }
+
+    /**
+     * A change entry as the holder of a fenced portal made it (the cluster's floating portal, whose
+     * token is the term in which its holder took it): a replica applies it unless an entry before
+     * it carried a higher token, that is, unless a newer holder has already changed the volume.
+     * The entry's own token becomes the volume's fence. So a change that reaches the log late from
+     * a holder that lost the portal (resent after a partition healed, say) cannot overwrite what
+     * the initiator wrote since through the new holder. Token 0 leaves the entry as it is.
+     */
+    static Message fenced(long token, Message change) {
+        if (token == 0) {
+            return change;
+        }
+        ByteBuffer inner = change.getContent().asReadOnlyByteBuffer();
+        byte[] bytes = new byte[fenceBytes(token) + inner.remaining()];
+        fence(ByteBuffer.wrap(bytes), token).put(inner);
+        return message(bytes);
+    }
+
+    private static int fenceBytes(long token) {
+        return token == 0 ? 0 : 9;
+    }
+
+    private static ByteBuffer fence(ByteBuffer out, long token) {
+        return token == 0 ? out : out.put(FENCED).putLong(token);
+    }
+
+    /** What a replica answers a {@link #FENCED} entry: applied (then the change's own answer), or refused. */
+    static Message fencedAnswer(boolean applied, long fence, Message change) {
+        ByteBuffer inner = change.getContent().asReadOnlyByteBuffer();
+        return answer(ByteBuffer.allocate(9 + inner.remaining()).put((byte) (applied ? 1 : 0)).putLong(fence)
+                .put(inner).flip());
+    }
+
+    /** The change's own answer to a {@link #FENCED} entry; fails with FENCED if a newer token refused it. */
+    static Message unfenced(Message answer, String volume, long token) {
+        ByteBuffer in = answer.getContent().asReadOnlyByteBuffer();
+        boolean applied = in.get() != 0;
+        long fence = in.getLong();
+        if (!applied) {
+            throw new VolumeException(VolumeException.Kind.FENCED, "volume " + volume + " refused a change through a "
+                    + "portal held in term " + token + ": the portal's holder of term " + fence + " has written since");
+        }
+        return answer(in.slice());
     }
 
     static Message writeSame(long lba, long blocks, ByteBuf pattern, boolean deallocate) {
@@ -204,16 +255,19 @@ final class VolumeEntry {
         return new ReservationOutcome(result, asc, field, inCdb, attentions);
     }
 
-    /** A replica's applied position and reservations, as a STATE query answers. */
-    record ReplicaState(TermIndex at, byte[] reservations) {
+    /**
+     * A replica's applied position and the volume's state besides its blocks there (as a
+     * checkpoint records it: see {@link VolumeStateMachine}), as a STATE query answers.
+     */
+    record ReplicaState(TermIndex at, byte[] state) {
     }
 
     static ReplicaState state(Message answer) {
         ByteBuffer in = answer.getContent().asReadOnlyByteBuffer();
         TermIndex at = TermIndex.valueOf(in.getLong(), in.getLong());
-        byte[] reservations = new byte[in.remaining()];
-        in.get(reservations);
-        return new ReplicaState(at, reservations);
+        byte[] state = new byte[in.remaining()];
+        in.get(state);
+        return new ReplicaState(at, state);
     }
 
     static Message chunks(List<BlockStore.ChunkImage> images) {

@@ -46,9 +46,9 @@ import org.slf4j.LoggerFactory;
 /**
  * One replica of a volume: applies the volume's log entries to its block store, in log order, with
  * each entry's index so a replay is harmless. The block store is the state; a snapshot is a
- * checkpoint (sync the store, record the index and the reservations), after which Ratis may purge
- * the log. A replica that fell behind the purged log fetches from the leader only the chunks
- * written since its own checkpoint (the block map's per-chunk indexes tell which).
+ * checkpoint (sync the store, record the index, the fence and the reservations), after which Ratis
+ * may purge the log. A replica that fell behind the purged log fetches from the leader only the
+ * chunks written since its own checkpoint (the block map's per-chunk indexes tell which).
  */
 public final class VolumeStateMachine extends BaseStateMachine {
 
@@ -57,11 +57,18 @@ public final class VolumeStateMachine extends BaseStateMachine {
     static final long CHECKPOINT_BYTES = 256L * 1024 * 1024;
     /** Data per catch-up request. */
     static final int CATCH_UP_BATCH_BYTES = 8 * 1024 * 1024;
+    /**
+     * Leads the state a checkpoint records besides the blocks (see {@link #encodeState}); a
+     * checkpoint from before fences holds the reservations alone, whose format byte is 1 or 2.
+     */
+    private static final byte STATE_FORMAT = (byte) 0xf1;
 
     private final BlockStore store;
     private final LeaderQuery leaderQuery;
     private final Executor io;
     private volatile Reservations reservations = new Reservations();
+    /** The highest fencing token of the {@link VolumeEntry#FENCED} changes applied (0: none yet). */
+    private volatile long fence;
     private volatile SnapshotInfo checkpoint;
     private final AtomicLong bytesSinceCheckpoint = new AtomicLong();
     private final AtomicBoolean checkpointAsked = new AtomicBoolean();
@@ -172,14 +179,42 @@ public final class VolumeStateMachine extends BaseStateMachine {
 
     private void restoreCheckpoint() {
         long[] durable = store.durableIndex();
-        byte[] state = store.durableState();
-        reservations = state == null ? new Reservations() : Reservations.decode(state);
+        restoreState(store.durableState());
         if (durable[1] >= 0) {
             TermIndex at = TermIndex.valueOf(durable[0], durable[1]);
             checkpoint = snapshotAt(at);
             updateLastAppliedTermIndex(at.getTerm(), at.getIndex());
             log.info("volume {}: replica checkpoint at index {}", store.name(), at.getIndex());
         }
+    }
+
+    /**
+     * The volume's state besides its blocks, as a checkpoint records it and a catch-up copies it:
+     * the fence and the reservations. The caller holds this object's lock.
+     */
+    private byte[] encodeState() {
+        byte[] encoded = reservations.encode();
+        return ByteBuffer.allocate(9 + encoded.length).put(STATE_FORMAT).putLong(fence).put(encoded).array();
+    }
+
+    /** Restores what {@link #encodeState} recorded, or the reservations alone an older checkpoint recorded. */
+    private synchronized void restoreState(byte[] state) {
+        if (state != null && state.length >= 9 && state[0] == STATE_FORMAT) {
+            ByteBuffer in = ByteBuffer.wrap(state);
+            in.get();
+            fence = in.getLong();
+            byte[] rest = new byte[in.remaining()];
+            in.get(rest);
+            reservations = Reservations.decode(rest);
+        } else {
+            fence = 0;
+            reservations = state == null ? new Reservations() : Reservations.decode(state);
+        }
+    }
+
+    /** The highest fencing token applied here (see {@link VolumeEntry#fenced}). */
+    public long fence() {
+        return fence;
     }
 
     private static SnapshotInfo snapshotAt(TermIndex at) {
@@ -266,6 +301,16 @@ public final class VolumeStateMachine extends BaseStateMachine {
     private Message apply(long index, ByteBuffer in) {
         byte kind = in.get();
         switch (kind) {
+            case VolumeEntry.FENCED -> {
+                long token = in.getLong();
+                if (token < fence) {
+                    return VolumeEntry.fencedAnswer(false, fence, Message.EMPTY);
+                }
+                synchronized (this) { // against a checkpoint encoding the fence meanwhile
+                    fence = token;
+                }
+                return VolumeEntry.fencedAnswer(true, token, apply(index, in));
+            }
             case VolumeEntry.WRITE -> {
                 long lba = in.getLong();
                 store.write(index, lba, Unpooled.wrappedBuffer(in));
@@ -382,7 +427,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
         long start = System.nanoTime();
         byte[] state;
         synchronized (this) {
-            state = reservations.encode();
+            state = encodeState();
         }
         store.checkpoint(last.getTerm(), last.getIndex(), state);
         checkpoint = snapshotAt(last);
@@ -430,7 +475,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
             case VolumeEntry.STATE -> {
                 synchronized (this) {
                     TermIndex last = getLastAppliedTermIndex();
-                    byte[] encoded = reservations.encode();
+                    byte[] encoded = encodeState();
                     return VolumeEntry.answer(ByteBuffer.allocate(16 + encoded.length)
                             .putLong(last.getTerm()).putLong(last.getIndex()).put(encoded).flip());
                 }
@@ -463,9 +508,10 @@ public final class VolumeStateMachine extends BaseStateMachine {
     // ---------------------------------------------------------------- catching up
 
     /**
-     * Behind the leader's purged log: take the leader's applied index and reservations first, then
-     * every chunk the leader changed after this replica's own applied index. A chunk fetched later
-     * may already hold writes past that index; replaying them skips it by the chunk's index.
+     * Behind the leader's purged log: take the leader's applied index and state (fence, reservations)
+     * first, then every chunk the leader changed after this replica's own applied index. A chunk
+     * fetched later may already hold writes past that index; replaying them skips it by the chunk's
+     * index.
      */
     @Override
     public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(RaftProtos.RoleInfoProto roleInfo,
@@ -479,7 +525,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
             TermIndex leaderAt = state.at();
             return fetchChunks(after, 0, 0).thenApply(moved -> {
                 synchronized (this) {
-                    reservations = Reservations.decode(state.reservations());
+                    restoreState(state.state());
                     updateLastAppliedTermIndex(leaderAt.getTerm(), leaderAt.getIndex());
                 }
                 takeSnapshot();

@@ -33,6 +33,7 @@ final class WriteBatcher {
     private record Waiting(BlockWrite write, CompletableFuture<Void> done) {
     }
 
+    private final long fencingToken;
     private final Function<Message, CompletableFuture<?>> submit;
     private int inFlight;
     private List<Waiting> waiting = new ArrayList<>();
@@ -40,6 +41,16 @@ final class WriteBatcher {
 
     /** @param submit submits an entry to the group; completes once it is committed and applied */
     WriteBatcher(Function<Message, CompletableFuture<?>> submit) {
+        this(0, submit);
+    }
+
+    /**
+     * @param fencingToken the token the entries are {@link VolumeEntry#fenced} by (0: none)
+     * @param submit       submits an entry to the group; completes once it is committed and applied
+     *                     (and fails if its fence refused it)
+     */
+    WriteBatcher(long fencingToken, Function<Message, CompletableFuture<?>> submit) {
+        this.fencingToken = fencingToken;
         this.submit = submit;
     }
 
@@ -81,8 +92,8 @@ final class WriteBatcher {
         CompletableFuture<?> committed;
         try {
             committed = submit.apply(writes.size() == 1
-                    ? VolumeEntry.write(writes.get(0).write().lba(), writes.get(0).write().data())
-                    : VolumeEntry.writes(writes.stream().map(Waiting::write).toList()));
+                    ? VolumeEntry.write(fencingToken, writes.get(0).write().lba(), writes.get(0).write().data())
+                    : VolumeEntry.writes(fencingToken, writes.stream().map(Waiting::write).toList()));
         } catch (RuntimeException e) {
             committed = CompletableFuture.failedFuture(e);
         } finally {

@@ -55,6 +55,36 @@ public interface BlockVolume extends AutoCloseable {
      */
     CompletableFuture<Long> compareAndWrite(long lba, ByteBuf compare, ByteBuf write, boolean fua);
 
+    /**
+     * As {@link #write(long, ByteBuf, boolean)}, for a command that came through a portal another
+     * node may take over: {@code fencingToken} is the Raft term in which this node took it (the
+     * cluster's floating portal), 0 for a portal no other node takes over. Once the volume has
+     * applied a change with a higher token, a change with a lower one fails with
+     * {@link VolumeException.Kind#FENCED} and changes nothing: the initiator has moved to the
+     * portal's new holder, and what it sent the old one (resent there after a partition healed,
+     * say) must not overwrite what it wrote since. A volume no other node serves ignores the token.
+     */
+    default CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua, long fencingToken) {
+        return write(lba, data, fua);
+    }
+
+    /** As {@link #writeSame(long, long, ByteBuf, boolean)}, fenced as {@link #write(long, ByteBuf, boolean, long)}. */
+    default CompletableFuture<Void> writeSame(long lba, long blocks, ByteBuf pattern, boolean unmap,
+                                              long fencingToken) {
+        return writeSame(lba, blocks, pattern, unmap);
+    }
+
+    /** As {@link #unmap(List)}, fenced as {@link #write(long, ByteBuf, boolean, long)}. */
+    default CompletableFuture<Void> unmap(List<Extent> extents, long fencingToken) {
+        return unmap(extents);
+    }
+
+    /** As {@link #compareAndWrite(long, ByteBuf, ByteBuf, boolean)}, fenced as {@link #write(long, ByteBuf, boolean, long)}. */
+    default CompletableFuture<Long> compareAndWrite(long lba, ByteBuf compare, ByteBuf write, boolean fua,
+                                                    long fencingToken) {
+        return compareAndWrite(lba, compare, write, fua);
+    }
+
     /** Makes every completed write durable (SYNCHRONIZE CACHE). */
     CompletableFuture<Void> flush();
 

@@ -17,6 +17,11 @@ public class VolumeException extends RuntimeException {
         UNAVAILABLE,
         /** The volume is read-only. */
         WRITE_PROTECTED,
+        /**
+         * The change came through a portal this node held once (the floating portal) and a newer
+         * holder of it has changed the volume since: the initiator has moved on, this connection is stale.
+         */
+        FENCED,
         /** Anything else. */
         INTERNAL
     }

@@ -2,7 +2,9 @@ package io.raftlun.replication;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
@@ -14,6 +16,7 @@ import io.raftlun.consensus.RaftNode;
 import io.raftlun.consensus.RaftSettings;
 import io.raftlun.volume.Extent;
 import io.raftlun.volume.LbaStatus;
+import io.raftlun.volume.VolumeException;
 import io.raftlun.volume.reservation.ReservationCommand;
 import io.raftlun.volume.reservation.ReservationOutcome;
 import io.raftlun.volume.reservation.Reservations;
@@ -26,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.ratis.protocol.ClientId;
@@ -409,6 +413,56 @@ class ReplicatedVolumeTest {
      * flight to it: they may have been appended or not, and each is sent again to the new leader
      * instead of failing (which libiscsi answers with a LUN reset and the filesystem with EIO).
      */
+    /**
+     * The floating portal's holders fence their changes by the term each took it in: once a newer
+     * holder changed the volume, a change from an older one (resent after a partition healed) is
+     * refused on every replica, also after a checkpoint and restart; a node's own portal is not fenced.
+     */
+    @Test
+    void changesThroughAnOlderPortalHolderAreRefusedOnceANewerOneChangedTheVolume() throws Exception {
+        startAll();
+        replicas[0].volume.write(0, pattern(8, 1), false, 5).join();
+        replicas[1].volume.write(0, pattern(8, 2), false, 7).join(); // the portal's new holder
+        assertFenced(replicas[0].volume.write(0, pattern(8, 3), false, 5));
+        assertFenced(replicas[2].volume.unmap(List.of(new Extent(0, 8)), 5));
+        assertFenced(replicas[0].volume.writeSame(0, 8, Unpooled.wrappedBuffer(new byte[BLOCK]), true, 5));
+        ByteBuf current = pattern(1, 2);
+        assertFenced(replicas[0].volume.compareAndWrite(0, current, pattern(1, 9), false, 5));
+        List<CompletableFuture<Void>> concurrent = new ArrayList<>(); // gathered into fenced batches
+        for (int i = 0; i < 8; i++) {
+            concurrent.add(replicas[i % 3].volume.write(100 + 8L * i, pattern(8, 10 + i), false, 5));
+        }
+        concurrent.forEach(ReplicatedVolumeTest::assertFenced);
+        for (Replica replica : replicas) {
+            assertArrayEquals(bytes(pattern(8, 2)), bytes(replica.volume.read(0, 8).join()),
+                    "node " + replica.number + " kept the newer holder's data");
+            assertArrayEquals(new byte[64 * BLOCK], bytes(replica.volume.read(100, 64).join()),
+                    "node " + replica.number + " applied none of the refused batch");
+            assertEquals(7, replica.machine.fence(), "node " + replica.number);
+        }
+        replicas[2].volume.write(8, pattern(8, 4), false).join(); // unfenced
+        replicas[2].volume.write(16, pattern(8, 5), false, 7).join(); // the holder goes on
+
+        replicas[1].raft.server().snapshotManagement(SnapshotManagementRequest.newCreate(ClientId.randomId(),
+                members.get(1).peerId(), group.getGroupId(), 0, 30_000, 1));
+        replicas[1].close();
+        replicas[1] = new Replica(1);
+        replicas[1].volume.read(0, 1).join().release(); // serving again
+        assertEquals(7, replicas[1].machine.fence(), "the fence survived the checkpoint and restart");
+        assertFenced(replicas[0].volume.write(0, pattern(8, 6), false, 5));
+        for (Replica replica : replicas) {
+            assertArrayEquals(bytes(pattern(8, 2)), bytes(replica.volume.read(0, 8).join()));
+            assertArrayEquals(bytes(pattern(8, 4)), bytes(replica.volume.read(8, 8).join()));
+            assertArrayEquals(bytes(pattern(8, 5)), bytes(replica.volume.read(16, 8).join()));
+        }
+    }
+
+    static void assertFenced(CompletableFuture<?> change) {
+        CompletionException failure = assertThrows(CompletionException.class, change::join);
+        VolumeException cause = assertInstanceOf(VolumeException.class, failure.getCause());
+        assertEquals(VolumeException.Kind.FENCED, cause.kind(), cause.getMessage());
+    }
+
     @Test
     void writesInFlightToALeaderThatStopsCompleteThroughTheNewOne() throws Exception {
         startAll();

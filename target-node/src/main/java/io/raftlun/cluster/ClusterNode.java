@@ -518,6 +518,16 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     }
 
     /**
+     * The fencing token of a session logging in through the floating portal now: the meta group's
+     * term while this node leads it, as the portal's holder (a term has one leader, and a later
+     * holder's term is higher), or -1 when this node does not lead it.
+     */
+    public long floatingPortalToken() {
+        long term = term(metaGroup.getGroupId());
+        return term > 0 && leadsMeta() && term(metaGroup.getGroupId()) == term ? term : -1;
+    }
+
+    /**
      * Brings here the leadership of every volume this node has a replica of, in the background
      * and at most every few seconds: the floating portal's holder then serves single-path
      * initiators without a forwarding hop.

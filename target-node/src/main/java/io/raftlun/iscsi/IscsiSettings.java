@@ -2,6 +2,7 @@ package io.raftlun.iscsi;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.function.LongSupplier;
 
 /**
  * How one node's iSCSI portal is set up.
@@ -14,14 +15,20 @@ import java.time.Duration;
  * @param announcesOnlyItself SendTargets through this portal lists this portal alone, not every
  *                      portal of the target (the cluster's floating portal: an initiator that
  *                      knows one address is not sent to the nodes behind it)
+ * @param fencingToken  asked at each login: the token the session's changes carry (see
+ *                      {@link io.raftlun.scsi.ItNexus#fencingToken}), for a portal another node
+ *                      may take over (the floating portal: the term in which this node took it);
+ *                      negative when this node no longer holds the portal, which refuses the login
  */
 public record IscsiSettings(InetSocketAddress portal, int portalGroupTag, Duration nopInInterval,
-                            Duration nopInTimeout, boolean announcesOnlyItself) {
+                            Duration nopInTimeout, boolean announcesOnlyItself, LongSupplier fencingToken) {
 
     public static final int DEFAULT_PORT = 3260;
+    /** The fencing token of a portal no other node takes over: none. */
+    public static final LongSupplier UNFENCED = () -> 0;
 
     public IscsiSettings(InetSocketAddress portal, int portalGroupTag, Duration nopInInterval, Duration nopInTimeout) {
-        this(portal, portalGroupTag, nopInInterval, nopInTimeout, false);
+        this(portal, portalGroupTag, nopInInterval, nopInTimeout, false, UNFENCED);
     }
 
     public static IscsiSettings defaults(InetSocketAddress portal) {
@@ -29,11 +36,14 @@ public record IscsiSettings(InetSocketAddress portal, int portalGroupTag, Durati
     }
 
     public IscsiSettings withPortalGroupTag(int tag) {
-        return new IscsiSettings(portal, tag, nopInInterval, nopInTimeout, announcesOnlyItself);
+        return new IscsiSettings(portal, tag, nopInInterval, nopInTimeout, announcesOnlyItself, fencingToken);
     }
 
-    /** These settings for a second portal of the node, on {@code address} with its own tag, announcing only itself. */
-    public IscsiSettings soleAnnouncedPortal(InetSocketAddress address, int tag) {
-        return new IscsiSettings(address, tag, nopInInterval, nopInTimeout, true);
+    /**
+     * These settings for a second portal of the node, on {@code address} with its own tag,
+     * announcing only itself, its sessions fenced by {@code fencingToken}.
+     */
+    public IscsiSettings soleAnnouncedPortal(InetSocketAddress address, int tag, LongSupplier fencingToken) {
+        return new IscsiSettings(address, tag, nopInInterval, nopInTimeout, true, fencingToken);
     }
 }

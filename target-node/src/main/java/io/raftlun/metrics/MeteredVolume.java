@@ -36,33 +36,55 @@ final class MeteredVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua) {
+        return write(lba, data, fua, 0);
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long lba, ByteBuf data, boolean fua, long fencingToken) {
         long bytes = data.readableBytes(); // the volume owns and releases data from the call on
         long start = meters.start();
-        return meters.track(Op.WRITE, bytes, volume.write(lba, data, fua), start);
+        return meters.track(Op.WRITE, bytes, volume.write(lba, data, fua, fencingToken), start);
     }
 
     @Override
     public CompletableFuture<Void> writeSame(long lba, long blocks, ByteBuf pattern, boolean unmap) {
+        return writeSame(lba, blocks, pattern, unmap, 0);
+    }
+
+    @Override
+    public CompletableFuture<Void> writeSame(long lba, long blocks, ByteBuf pattern, boolean unmap,
+                                             long fencingToken) {
         long start = meters.start();
         return meters.track(unmap ? Op.UNMAP : Op.WRITE, blocks * volume.blockSize(),
-                volume.writeSame(lba, blocks, pattern, unmap), start);
+                volume.writeSame(lba, blocks, pattern, unmap, fencingToken), start);
     }
 
     @Override
     public CompletableFuture<Void> unmap(List<Extent> extents) {
+        return unmap(extents, 0);
+    }
+
+    @Override
+    public CompletableFuture<Void> unmap(List<Extent> extents, long fencingToken) {
         long blocks = 0;
         for (Extent extent : extents) {
             blocks += extent.blocks();
         }
         long start = meters.start();
-        return meters.track(Op.UNMAP, blocks * volume.blockSize(), volume.unmap(extents), start);
+        return meters.track(Op.UNMAP, blocks * volume.blockSize(), volume.unmap(extents, fencingToken), start);
     }
 
     @Override
     public CompletableFuture<Long> compareAndWrite(long lba, ByteBuf compare, ByteBuf write, boolean fua) {
+        return compareAndWrite(lba, compare, write, fua, 0);
+    }
+
+    @Override
+    public CompletableFuture<Long> compareAndWrite(long lba, ByteBuf compare, ByteBuf write, boolean fua,
+                                                   long fencingToken) {
         long bytes = write.readableBytes();
         long start = meters.start();
-        return meters.track(Op.WRITE, bytes, volume.compareAndWrite(lba, compare, write, fua), start);
+        return meters.track(Op.WRITE, bytes, volume.compareAndWrite(lba, compare, write, fua, fencingToken), start);
     }
 
     @Override

@@ -147,8 +147,8 @@ public final class Node implements AutoCloseable {
         int port = iscsi.localAddress().getPort();
         return FloatingPortal.start(members.floatingPortal(), options.floatingDevice(),
                 options.portal().getAddress(), port, cluster::leadsMeta,
-                address -> IscsiServer.start(own.soleAnnouncedPortal(address, members.floatingPortalGroupTag()),
-                        catalog, metrics, true),
+                address -> IscsiServer.start(own.soleAnnouncedPortal(address, members.floatingPortalGroupTag(),
+                        cluster::floatingPortalToken), catalog, metrics, true),
                 cluster::leadVolumesHere, cluster.floatingInitiators());
     }
 

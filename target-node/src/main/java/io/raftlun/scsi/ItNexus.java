@@ -16,6 +16,7 @@ public final class ItNexus {
     private final String targetName;
     private final int portalGroupTag;
     private final int relativeTargetPort;
+    private final long fencingToken;
     private final String initiatorPortName;
     private final String targetPortName;
     private final String reservationKey;
@@ -26,13 +27,18 @@ public final class ItNexus {
      * @param targetName         the target's IQN
      * @param portalGroupTag     the target portal group tag (also the SCSI target port group)
      * @param relativeTargetPort the relative target port identifier of this node's port (1-based)
+     * @param fencingToken       the token of the portal the session logged in through, which its
+     *                           changes carry (see {@link io.raftlun.volume.BlockVolume#write(long,
+     *                           io.netty.buffer.ByteBuf, boolean, long)}); 0 for a node's own portal
      */
-    public ItNexus(String initiatorName, long isid, String targetName, int portalGroupTag, int relativeTargetPort) {
+    public ItNexus(String initiatorName, long isid, String targetName, int portalGroupTag, int relativeTargetPort,
+                   long fencingToken) {
         this.initiatorName = initiatorName;
         this.isid = isid;
         this.targetName = targetName;
         this.portalGroupTag = portalGroupTag;
         this.relativeTargetPort = relativeTargetPort;
+        this.fencingToken = fencingToken;
         this.initiatorPortName = initiatorName + ",i,0x" + String.format("%012x", isid);
         this.targetPortName = targetName + ",t,0x" + String.format("%04x", portalGroupTag);
         this.reservationKey = initiatorPortName + "|" + targetPortName;
@@ -56,6 +62,11 @@ public final class ItNexus {
 
     public int relativeTargetPort() {
         return relativeTargetPort;
+    }
+
+    /** The fencing token the session's changes carry (0: none). */
+    public long fencingToken() {
+        return fencingToken;
     }
 
     /** The SCSI initiator port name, as in TransportIDs: {@code name,i,0x<ISID>}. */

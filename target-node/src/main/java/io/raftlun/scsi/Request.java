@@ -84,12 +84,15 @@ final class Request {
     static ScsiResult failure(Throwable failure, long bytes) {
         Throwable cause = VolumeException.cause(failure);
         if (cause instanceof VolumeException volume) {
+            if (volume.kind() == VolumeException.Kind.FENCED) {
+                return ScsiResult.STALE_CONNECTION;
+            }
             Sense sense = switch (volume.kind()) {
                 case OUT_OF_RANGE -> Sense.illegalRequest(Sense.LBA_OUT_OF_RANGE);
                 case MEDIUM_ERROR -> Sense.of(Sense.MEDIUM_ERROR, Sense.UNRECOVERED_READ_ERROR);
                 case UNAVAILABLE -> Sense.of(Sense.NOT_READY, Sense.LOGICAL_UNIT_NOT_READY);
                 case WRITE_PROTECTED -> Sense.of(Sense.DATA_PROTECT, Sense.WRITE_PROTECTED);
-                case INTERNAL -> Sense.of(Sense.HARDWARE_ERROR, Sense.INTERNAL_TARGET_FAILURE);
+                case INTERNAL, FENCED -> Sense.of(Sense.HARDWARE_ERROR, Sense.INTERNAL_TARGET_FAILURE); // FENCED: above
             };
             return result(sense, bytes);
         }

@@ -109,7 +109,7 @@ final class Sbc {
             data.release();
             data = exact;
         }
-        return volume.write(range.lba, data, r.unit.forceUnitAccess(fua))
+        return volume.write(range.lba, data, r.unit.forceUnitAccess(fua), r.nexus().fencingToken())
                 .thenApply(v -> new ScsiResult(ScsiResult.GOOD, null, null, bytes))
                 .exceptionally(failure -> Request.failure(failure, bytes));
     }
@@ -219,7 +219,7 @@ final class Sbc {
         ByteBuf write = data.retainedSlice(data.readerIndex() + half, half);
         data.release();
         boolean fua = r.unit.forceUnitAccess((r.cdb[1] & 0x08) != 0);
-        return volume.compareAndWrite(lba, compare, write, fua).handle((offset, failure) -> {
+        return volume.compareAndWrite(lba, compare, write, fua, r.nexus().fencingToken()).handle((offset, failure) -> {
             if (failure != null) {
                 return Request.failure(failure, bytes);
             }
@@ -268,7 +268,7 @@ final class Sbc {
                 return Request.check(Sense.illegalRequest(Sense.INVALID_FIELD_IN_INFORMATION_UNIT), bytes);
             }
         }
-        return volume.writeSame(lba, blocks, pattern, unmap)
+        return volume.writeSame(lba, blocks, pattern, unmap, r.nexus().fencingToken())
                 .thenApply(v -> new ScsiResult(ScsiResult.GOOD, null, null, bytes))
                 .exceptionally(failure -> Request.failure(failure, bytes));
     }
@@ -323,7 +323,7 @@ final class Sbc {
         if (extents.isEmpty()) {
             return Request.goodAfterWriting(length);
         }
-        return volume.unmap(extents)
+        return volume.unmap(extents, r.nexus().fencingToken())
                 .thenApply(v -> new ScsiResult(ScsiResult.GOOD, null, null, length))
                 .exceptionally(failure -> Request.failure(failure, length));
     }

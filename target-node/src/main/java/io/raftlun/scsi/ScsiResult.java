@@ -27,6 +27,19 @@ public record ScsiResult(int status, byte[] senseData, ByteBuf data, long comman
     public static final int ACA_ACTIVE = 0x30;
     public static final int TASK_ABORTED = 0x40;
 
+    /**
+     * Not an answer: the command came through a stale connection (a change it made was fenced off:
+     * its portal has a newer holder, which the initiator moved to). The transport closes the
+     * connection without answering, so the initiator resends the command on a new connection, which
+     * reaches that holder.
+     */
+    public static final ScsiResult STALE_CONNECTION = new ScsiResult(BUSY, null, null, 0);
+
+    /** True for {@link #STALE_CONNECTION}. */
+    public boolean closesConnection() {
+        return this == STALE_CONNECTION;
+    }
+
     /** Releases the data buffer, when the result is dropped (aborted task, closed connection). */
     public void release() {
         if (data != null && data.refCnt() > 0) {

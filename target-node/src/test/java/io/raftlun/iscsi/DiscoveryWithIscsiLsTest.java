@@ -38,7 +38,7 @@ class DiscoveryWithIscsiLsTest {
                 .add(FixedDirectory.Target.open("iqn.2026-11.io.raftlun:one", new BlockTarget(List.of()),
                         "127.0.0.1:3260,1", "127.0.0.2:3260,2"));
         IscsiSettings settings = IscsiSettings.defaults(new InetSocketAddress("127.0.0.1", 0))
-                .soleAnnouncedPortal(new InetSocketAddress("127.0.0.1", 0), 4);
+                .soleAnnouncedPortal(new InetSocketAddress("127.0.0.1", 0), 4, IscsiSettings.UNFENCED);
         try (IscsiServer server = IscsiServer.start(settings, directory)) {
             int port = server.localAddress().getPort();
             String output = run("iscsi-ls", "iscsi://127.0.0.1:" + port);

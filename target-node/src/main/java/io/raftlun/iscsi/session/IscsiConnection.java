@@ -293,8 +293,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
                 }
                 tsih = request.tsih();
             }
+            long fencingToken = settings.fencingToken().getAsLong();
+            if (fencingToken < 0) {
+                throw new LoginException(LoginException.SERVICE_UNAVAILABLE, "this node no longer holds this portal");
+            }
             nexus = new ItNexus(login.initiatorName(), login.isid(), target.name(), settings.portalGroupTag(),
-                    settings.portalGroupTag());
+                    settings.portalGroupTag(), fencingToken);
             IscsiConnection replaced = registry.register(sessionKey, this);
             if (replaced != null) {
                 // Session reinstatement (RFC 7143 §6.3.5): the old session's tasks end, its connection goes.
@@ -659,6 +663,12 @@ public final class IscsiConnection extends ChannelInboundHandlerAdapter {
             if (state != State.CLOSED) {
                 startUnblockedTasks();
             }
+            return;
+        }
+        if (result.closesConnection()) {
+            log.info("{}: a newer holder of this portal has changed the volume; closing this stale connection, "
+                    + "so the initiator resends its commands to that holder", describePeer());
+            ctx.close();
             return;
         }
         tasks.remove(task.itt);

@@ -10,10 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.Unpooled;
 import io.raftlun.iscsi.FixedDirectory;
+import io.raftlun.iscsi.IscsiSettings;
 import io.raftlun.iscsi.TargetDirectory.ChapAccount;
 import io.raftlun.iscsi.pdu.Bhs;
 import io.raftlun.iscsi.pdu.DataIn;
 import io.raftlun.iscsi.pdu.DataOut;
+import io.raftlun.iscsi.pdu.IscsiPdu;
 import io.raftlun.iscsi.pdu.LoginResponse;
 import io.raftlun.iscsi.pdu.LogoutRequest;
 import io.raftlun.iscsi.pdu.LogoutResponse;
@@ -28,8 +30,10 @@ import io.raftlun.iscsi.pdu.TaskManagementResponse;
 import io.raftlun.iscsi.pdu.TextRequest;
 import io.raftlun.iscsi.pdu.TextResponse;
 import io.raftlun.scsi.ScsiResult;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -332,6 +336,51 @@ class IscsiConnectionTest {
             assertEquals(itt, in.initiatorTaskTag());
             in.release();
         }
+    }
+
+    /**
+     * A session through a portal another node may take over (the floating portal): its commands
+     * carry the token the node held it by; once this node no longer holds it, logins are refused.
+     */
+    @Test
+    void aSessionThroughAFencedPortalCarriesItsTokenAndIsRefusedOnceThePortalMoved() {
+        long[] token = {9};
+        IscsiSettings floating = new IscsiSettings(new InetSocketAddress("127.0.0.1", 3260), 5, Duration.ZERO,
+                Duration.ZERO, true, () -> token[0]);
+        initiator = new TestInitiator(directory, new SessionRegistry(), floating);
+        LoginResponse accepted = initiator.loginNormal(IQN, Map.of());
+        assertEquals(0, accepted.statusClass());
+        accepted.release();
+        initiator.send(ScsiCommandRequest.of(false, true, true, false, 1, 0, 0x50, 512, initiator.cmdSN++, 0,
+                READ_10, null));
+        initiator.<IscsiPdu>receive().release();
+        assertEquals(9, scsi.executed.get(0).command().nexus().fencingToken());
+        initiator.close();
+
+        token[0] = -1;
+        initiator = new TestInitiator(directory, new SessionRegistry(), floating);
+        LoginResponse refused = initiator.loginNormal(IQN, Map.of());
+        assertEquals(0x03, refused.statusClass(), "target error");
+        assertEquals(0x01, refused.statusDetail(), "service unavailable: the initiator tries again");
+        refused.release();
+    }
+
+    /**
+     * A change fenced off by a newer holder of the portal: the connection is stale, so it closes
+     * without an answer, and the initiator resends the command on a new connection (to the holder).
+     */
+    @Test
+    void aCommandWhoseChangeWasFencedOffClosesTheConnectionUnanswered() {
+        loggedIn(Map.of("ImmediateData", "Yes", "FirstBurstLength", "8192", "MaxRecvDataSegmentLength", "65536"));
+        scsi.hold = true;
+        initiator.send(ScsiCommandRequest.of(false, true, false, true, 1, 0, 0x60, 8192, initiator.cmdSN++, 0, WRITE_10,
+                Unpooled.wrappedBuffer(new byte[8192])));
+        assertEquals(1, scsi.executed.size());
+        assertTrue(initiator.target.isOpen());
+        scsi.held.get(0).complete(ScsiResult.STALE_CONNECTION);
+        initiator.target.runPendingTasks();
+        assertNull(initiator.receive(), "no answer on the stale connection");
+        assertFalse(initiator.target.isOpen(), "the connection closed");
     }
 
     @Test

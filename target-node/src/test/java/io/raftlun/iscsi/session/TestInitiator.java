@@ -37,8 +37,11 @@ final class TestInitiator implements AutoCloseable {
     }
 
     TestInitiator(TargetDirectory directory, SessionRegistry registry) {
-        IscsiSettings settings = new IscsiSettings(new InetSocketAddress("127.0.0.1", 3260), 1, Duration.ZERO,
-                Duration.ZERO);
+        this(directory, registry, new IscsiSettings(new InetSocketAddress("127.0.0.1", 3260), 1, Duration.ZERO,
+                Duration.ZERO));
+    }
+
+    TestInitiator(TargetDirectory directory, SessionRegistry registry, IscsiSettings settings) {
         PduDecoder decoder = new PduDecoder(1024 * 1024);
         PduEncoder encoder = new PduEncoder();
         target = new EmbeddedChannel(decoder, encoder,
