@@ -10,7 +10,9 @@
 #      and acknowledge nothing more, the new holder must reset the initiator's connection to it
 #      (the initiator logs in again within 1.5 s of the address moving); then the link comes back.
 # Afterwards: no write or fsync failed, e2fsck is clean, every fsynced file reads back intact.
-# Prints "stall PHASE SECONDS" lines (the longest write+fsync of each phase); exit 0 = passed.
+# Prints "stall PHASE SECONDS" lines: drain, kill, rejoin (the killed node back and catching up),
+# partition, each the longest time a write+fsync was under way from the phase's start to the
+# next's (a write already slow before a phase counts in the phase it was slow in); exit 0 = passed.
 #
 # usage: failover.sh RAFTLUN_JAR WORK_DIR    (as root: namespaces, mount, losetup)
 #        ELECTION_TIMEOUT_MS=N in the environment sets the cluster's Raft election timeout.
@@ -163,8 +165,11 @@ writer() {
 written() { awk '$1=="ok" { n++ } END { print n + 0 }' "$work/writer.log"; }
 writes_beyond() { (( $(written) >= $1 )); }
 no_write_error() { ! grep -q '^error' "$work/writer.log" 2>/dev/null; }
-stall_since() { # longest write+fsync, in seconds, of the writes that ended at or after nanosecond $1
-  awk -v t="$1" '$1=="ok" && $3 + $4 * 1000000 >= t { if ($4>m) m=$4 } END { printf "%.2f\n", m/1000 }' "$work/writer.log"
+stall_between() { # longest time, in seconds, a write+fsync was under way between nanosecond $1 and $2 (or now)
+  awk -v from="$1" -v to="${2:-9e30}" '$1=="ok" {
+      end = $3 + $4 * 1000000; s = ($3 > from ? $3 : from); e = (end < to ? end : to)
+      if (e - s > m) m = e - s
+    } END { printf "%.2f\n", m / 1e9 }' "$work/writer.log"
 }
 : > "$work/writer.log"
 writer & writer_pid=$!
@@ -179,7 +184,7 @@ in_ns "$drained" curl -s -m 30 -X POST -H "Authorization: Bearer $(cat "$work/$d
 wait_for 60 "writes resume after the drain" writes_beyond $((before + 30))
 no_write_error || fail "an I/O error reached the filesystem after the drain: $(tail -3 "$work/writer.err")"
 log "drained: $(cat "$work/drain.json")"
-echo "stall drain $(stall_since "$t0")"
+echo "stall drain $(stall_between "$t0")"
 wait_for 60 "the new holder leads the volume" has_holder_leading_volume
 
 # ---------------------------------------------------------------- 1: kill -9 the holder and leader
@@ -192,8 +197,9 @@ kill -9 "$(cat "$work/$victim/pid")"
 wait_for 5 "the killed node's host drops the address" not_on "$victim"
 wait_for 60 "writes resume after the kill" writes_beyond $((before + 30))
 no_write_error || fail "an I/O error reached the filesystem after the kill: $(tail -3 "$work/writer.err")"
-log "new holder $(holder); stall $(stall_since "$t1") s"
-echo "stall kill $(stall_since "$t1")"
+log "new holder $(holder); stall $(stall_between "$t1") s"
+echo "stall kill $(stall_between "$t1")"
+t_back=$(date +%s%N)
 start_node "$victim"
 # Caught up: it has applied what the cluster had applied when it came back.
 caught_up() { local a; a=$(applied "$victim"); (( a > 0 && a >= target )); }
@@ -212,7 +218,8 @@ log "$cut released $floating"
 cut_applied=$(applied "$cut")
 wait_for 60 "writes resume after the partition" writes_beyond $((before + 30))
 no_write_error || fail "an I/O error reached the filesystem after the partition: $(tail -3 "$work/writer.err")"
-echo "stall partition $(stall_since "$t2")"
+echo "stall partition $(stall_between "$t2")"
+echo "stall rejoin $(stall_between "$t_back" "$t2")"
 # The initiator, waiting for answers from the cut-off node, would send nothing until its next ping
 # (up to 5 s); the new holder resets that connection right after taking the address instead.
 new_holder=$(holder)

@@ -60,12 +60,13 @@ final class NetnsFailover {
                 String event = switch (words[1]) {
                     case "drain" -> "drain of portal holder + leader";
                     case "kill" -> "kill -9 of portal holder + leader";
+                    case "rejoin" -> "killed node back, catching up";
                     default -> "portal holder partitioned";
                 };
                 pauses.add(new Measurement(RaftlunNodes.CLUSTER, "failover pause, " + event, "s", Double.parseDouble(words[2]), false));
             }
         }
-        if (pauses.size() != 3) {
+        if (pauses.size() != 4) {
             throw new IOException("the failover run printed no pauses; see " + log);
         }
         return pauses;

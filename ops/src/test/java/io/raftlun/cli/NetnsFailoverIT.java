@@ -45,7 +45,7 @@ class NetnsFailoverIT {
         Map<String, Double> measured = new HashMap<>();
         output.lines().map(line -> line.split(" ")).filter(words -> words.length == 3 && words[0].equals("stall"))
                 .forEach(words -> measured.put(words[1], Double.parseDouble(words[2])));
-        assertEquals(3, measured.size(), output); // drain, kill, partition
+        assertEquals(4, measured.size(), output); // drain, kill, rejoin, partition
         measured.forEach((phase, seconds) -> assertTrue(seconds < STALL_LIMIT_SECONDS,
                 "longest write stall across the " + phase + ": " + seconds + " s"));
         assertTrue(output.lines().anyMatch(line -> line.matches("files [1-9][0-9]+")), output);
