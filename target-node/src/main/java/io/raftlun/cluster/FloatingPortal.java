@@ -13,6 +13,8 @@ import java.net.UnknownHostException;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executors;
@@ -63,6 +65,8 @@ public final class FloatingPortal implements AutoCloseable {
     static final long[] RESET_AFTER_MILLIS = {100, 1100};
     /** How long a reset's SYNs are kept open: the initiator's answer and this host's reset, a round trip. */
     static final long RESET_ANSWER_MILLIS = 100;
+    /** When, after taking the address, this holder is done resetting the previous holder's initiators. */
+    static final long RESETS_DONE_MILLIS = RESET_AFTER_MILLIS[RESET_AFTER_MILLIS.length - 1] + RESET_ANSWER_MILLIS;
 
     /**
      * Where the holder leaves the addresses of the initiators connected through the floating portal
@@ -120,6 +124,7 @@ public final class FloatingPortal implements AutoCloseable {
             Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("floating-portal", true));
     private IscsiServer listener; // non-null while held; only the checks thread touches it
     private Set<InetSocketAddress> recordedInitiators; // as this holder last recorded them
+    private List<InetSocketAddress> previousInitiators = List.of(); // as the previous holder recorded them
     private Process guard; // removes the address if this process dies holding it
     private long nextTry;
     private long heldSince;
@@ -236,9 +241,10 @@ public final class FloatingPortal implements AutoCloseable {
         // instead of after their entries go stale. Sent in the background (arping waits between).
         run(List.of("arping", "-U", "-c", "3", "-w", "3", "-I", device, address.address().getHostAddress()), false);
         heldSince = System.currentTimeMillis();
-        recordedInitiators = null;
         log.info("floating portal {} taken on {}", address, device);
         List<InetSocketAddress> previous = initiators.recorded();
+        previousInitiators = previous;
+        recordedInitiators = Set.copyOf(previous); // what the record holds: nothing to write until it changes
         if (!previous.isEmpty()) {
             Thread reset = new Thread(() -> resetPreviousConnections(previous), "floating-portal-reset");
             reset.setDaemon(true);
@@ -247,11 +253,28 @@ public final class FloatingPortal implements AutoCloseable {
     }
 
     private void recordInitiators() {
-        Set<InetSocketAddress> now = Set.copyOf(listener.peers());
+        Set<InetSocketAddress> now = initiatorsToRecord(listener.peers(), previousInitiators,
+                System.currentTimeMillis() - heldSince);
         if (!now.equals(recordedInitiators)) {
             initiators.record(List.copyOf(now));
             recordedInitiators = now;
         }
+    }
+
+    /**
+     * The initiators a holder records for the next one, {@code heldMillis} after it took the
+     * address: those connected to it and, until it has reset them, those the previous holder
+     * recorded. Should this holder fail before its resets, the next one resets them instead of
+     * finding a record with only this holder's few (at first, no) connections in it.
+     */
+    static Set<InetSocketAddress> initiatorsToRecord(Collection<InetSocketAddress> connected,
+                                                    List<InetSocketAddress> previous, long heldMillis) {
+        if (heldMillis >= RESETS_DONE_MILLIS || previous.isEmpty()) {
+            return Set.copyOf(connected);
+        }
+        Set<InetSocketAddress> both = new HashSet<>(connected);
+        both.addAll(previous);
+        return Set.copyOf(both);
     }
 
     /**
