@@ -39,8 +39,12 @@ import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.protocol.exceptions.ResourceUnavailableException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
+import org.apache.ratis.retry.ExceptionDependentRetry;
 import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
@@ -889,12 +893,36 @@ public final class RaftNode implements AutoCloseable {
                 .setRaftGroup(group)
                 .setClientId(ClientId.randomId())
                 .setClientRpc(new GrpcFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), properties))
-                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-                        (int) (SUBMIT_DEADLINE.toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)));
+                .setRetryPolicy(CLIENT_RETRIES);
         if (leader != null) {
             builder.setLeaderId(leader);
         }
         return builder.build();
+    }
+
+    /**
+     * What a client sends again by itself (the same request: the leader's retry cache applies it
+     * once): only what an answer says where or when to send — NotLeaderException names the leader,
+     * a leader not ready or busy asks to wait. After any other failure (a request timed out, a
+     * connection or the client closed) Ratis would try a member picked at random, which after a
+     * partition may be the cut-off leader: one more whole request timeout (3 s) before the write
+     * goes on, seen as a 7 s pause of the floating portal's initiator. Such failures come back to
+     * {@link #write} instead, which sends the entry to the leader this node's replica follows, once
+     * there is one, or fails it if sending it again could apply it twice.
+     */
+    private static final RetryPolicy CLIENT_RETRIES;
+
+    static {
+        RetryPolicy waitAndRetry = RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                (int) (SUBMIT_DEADLINE.toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS));
+        CLIENT_RETRIES = ExceptionDependentRetry.newBuilder()
+                .setDefaultPolicy(RetryPolicies.noRetry())
+                .setExceptionToPolicy(NotLeaderException.class, waitAndRetry)
+                .setExceptionToPolicy(LeaderNotReadyException.class, waitAndRetry)
+                .setExceptionToPolicy(LeaderSteppingDownException.class, waitAndRetry)
+                .setExceptionToPolicy(ResourceUnavailableException.class, waitAndRetry)
+                .setMaxAttempts(Integer.MAX_VALUE) // the policies count their own attempts
+                .build();
     }
 
     private static void closeQuietly(RaftClient client) {
