@@ -69,6 +69,31 @@ public final class RaftNode implements AutoCloseable {
     static final Duration SUBMIT_DEADLINE = Duration.ofSeconds(30);
     private static final long RETRY_SLEEP_MS = 50;
 
+    /**
+     * How a client for reads and non-repeatable entries sends a request again: by itself, the same
+     * request, so the leader's retry cache applies it once, whatever went wrong.
+     */
+    private static final RetryPolicy CLIENT_RETRIES = RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+            (int) (SUBMIT_DEADLINE.toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS));
+
+    /**
+     * How a client for repeatable entries (block writes) sends a request again by itself: only where
+     * the answer says where or when to send it (NotLeaderException names the leader; a leader not
+     * ready, stepping down or busy asks to wait). After any other failure (a request timed out, a
+     * connection or stream closed) Ratis would try a member picked at random, which after a
+     * partition may be the cut-off leader: one more whole request timeout (3 s) before the write goes
+     * on, seen as a 7 s pause of the floating portal's initiator. Such failures come back to
+     * {@link #write} instead, which sends the entry again to the leader this node's replica follows,
+     * once there is one.
+     */
+    private static final RetryPolicy WRITE_LOOP_RETRIES = ExceptionDependentRetry.newBuilder()
+            .setDefaultPolicy(RetryPolicies.noRetry())
+            .setExceptionToPolicy(NotLeaderException.class, CLIENT_RETRIES)
+            .setExceptionToPolicy(LeaderNotReadyException.class, CLIENT_RETRIES)
+            .setExceptionToPolicy(LeaderSteppingDownException.class, CLIENT_RETRIES)
+            .setExceptionToPolicy(ResourceUnavailableException.class, CLIENT_RETRIES)
+            .build();
+
     private final RaftSettings settings;
     private final RaftProperties properties;
     private final RaftServer server;
@@ -470,8 +495,8 @@ public final class RaftNode implements AutoCloseable {
             return false;
         }
         try {
-            return clientOfLeader(group, false).admin().transferLeadership(settings.self().peerId(), timeout.toMillis())
-                    .isSuccess();
+            return clientOfLeader(group, false).admin()
+                    .transferLeadership(settings.self().peerId(), timeout.toMillis()).isSuccess();
         } catch (IOException | RuntimeException e) {
             log.debug("taking the leadership of {}: {}", group.getGroupId(), e.toString());
             return false;
@@ -913,31 +938,6 @@ public final class RaftNode implements AutoCloseable {
         }
         return builder.build();
     }
-
-    /**
-     * How a client for reads and non-repeatable entries sends a request again: by itself, the same
-     * request, so the leader's retry cache applies it once, whatever went wrong.
-     */
-    private static final RetryPolicy CLIENT_RETRIES = RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-            (int) (SUBMIT_DEADLINE.toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS));
-
-    /**
-     * How a client for repeatable entries (block writes) sends a request again by itself: only where
-     * the answer says where or when to send it (NotLeaderException names the leader; a leader not
-     * ready, stepping down or busy asks to wait). After any other failure (a request timed out, a
-     * connection or stream closed) Ratis would try a member picked at random, which after a
-     * partition may be the cut-off leader: one more whole request timeout (3 s) before the write goes
-     * on, seen as a 7 s pause of the floating portal's initiator. Such failures come back to
-     * {@link #write} instead, which sends the entry again to the leader this node's replica follows,
-     * once there is one.
-     */
-    private static final RetryPolicy WRITE_LOOP_RETRIES = ExceptionDependentRetry.newBuilder()
-            .setDefaultPolicy(RetryPolicies.noRetry())
-            .setExceptionToPolicy(NotLeaderException.class, CLIENT_RETRIES)
-            .setExceptionToPolicy(LeaderNotReadyException.class, CLIENT_RETRIES)
-            .setExceptionToPolicy(LeaderSteppingDownException.class, CLIENT_RETRIES)
-            .setExceptionToPolicy(ResourceUnavailableException.class, CLIENT_RETRIES)
-            .build();
 
     private static void closeQuietly(RaftClient client) {
         try {
