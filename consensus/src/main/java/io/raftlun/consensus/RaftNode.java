@@ -39,12 +39,8 @@ import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
-import org.apache.ratis.protocol.exceptions.NotLeaderException;
-import org.apache.ratis.protocol.exceptions.ResourceUnavailableException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
-import org.apache.ratis.retry.ExceptionDependentRetry;
 import org.apache.ratis.retry.RetryPolicies;
-import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
@@ -69,43 +65,12 @@ public final class RaftNode implements AutoCloseable {
     static final Duration SUBMIT_DEADLINE = Duration.ofSeconds(30);
     private static final long RETRY_SLEEP_MS = 50;
 
-    /**
-     * How a client for reads and non-repeatable entries sends a request again: by itself, the same
-     * request, so the leader's retry cache applies it once, whatever went wrong.
-     */
-    private static final RetryPolicy CLIENT_RETRIES = RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-            (int) (SUBMIT_DEADLINE.toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS));
-
-    /**
-     * How a client for repeatable entries (block writes) sends a request again by itself: only where
-     * the answer says where or when to send it (NotLeaderException names the leader; a leader not
-     * ready, stepping down or busy asks to wait). After any other failure (a request timed out, a
-     * connection or stream closed) Ratis would try a member picked at random, which after a
-     * partition may be the cut-off leader: one more whole request timeout (3 s) before the write goes
-     * on, seen as a 7 s pause of the floating portal's initiator. Such failures come back to
-     * {@link #write} instead, which sends the entry again to the leader this node's replica follows,
-     * once there is one.
-     */
-    private static final RetryPolicy WRITE_LOOP_RETRIES = ExceptionDependentRetry.newBuilder()
-            .setDefaultPolicy(RetryPolicies.noRetry())
-            .setExceptionToPolicy(NotLeaderException.class, CLIENT_RETRIES)
-            .setExceptionToPolicy(LeaderNotReadyException.class, CLIENT_RETRIES)
-            .setExceptionToPolicy(LeaderSteppingDownException.class, CLIENT_RETRIES)
-            .setExceptionToPolicy(ResourceUnavailableException.class, CLIENT_RETRIES)
-            .build();
-
     private final RaftSettings settings;
     private final RaftProperties properties;
     private final RaftServer server;
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
-    /** Clients for reads and for entries the write loop does not send again: Ratis resends their requests. */
     private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
-    /**
-     * Clients for repeatable entries (block writes), whose failures come back to the write loop
-     * (see {@link #WRITE_LOOP_RETRIES}).
-     */
-    private final Map<RaftGroupId, RaftClient> repeatableClients = new ConcurrentHashMap<>();
     /** The divisions found by {@link #division}, so that reads start on their caller's thread. */
     private final Map<RaftGroupId, RaftClientAsynchronousProtocol> divisions = new ConcurrentHashMap<>();
     /** Clients replaced by {@link #clientOfLeader}, until their requests have had their time. */
@@ -495,8 +460,8 @@ public final class RaftNode implements AutoCloseable {
             return false;
         }
         try {
-            return clientOfLeader(group, false).admin()
-                    .transferLeadership(settings.self().peerId(), timeout.toMillis()).isSuccess();
+            return clientOfLeader(group).admin().transferLeadership(settings.self().peerId(), timeout.toMillis())
+                    .isSuccess();
         } catch (IOException | RuntimeException e) {
             log.debug("taking the leadership of {}: {}", group.getGroupId(), e.toString());
             return false;
@@ -637,7 +602,7 @@ public final class RaftNode implements AutoCloseable {
                     TimeUnit.MILLISECONDS);
             return;
         }
-        writeOnce(group, entry, repeatable).whenComplete((committed, failure) -> {
+        writeOnce(group, entry).whenComplete((committed, failure) -> {
             if (failure == null) {
                 result.complete(committed);
             } else if ((notAppended(failure) || repeatable && failedInRaft(failure)) && System.nanoTime() < deadline
@@ -680,7 +645,7 @@ public final class RaftNode implements AutoCloseable {
         return false;
     }
 
-    private CompletableFuture<Committed> writeOnce(RaftGroup group, Message entry, boolean repeatable) {
+    private CompletableFuture<Committed> writeOnce(RaftGroup group, Message entry) {
         if (isLeader(group.getGroupId())) {
             return submit(group.getGroupId(), entry, RaftClientRequest.writeRequestType())
                     .thenCompose(reply -> {
@@ -695,16 +660,15 @@ public final class RaftNode implements AutoCloseable {
                         if (reply.getException() instanceof LeaderNotReadyException) { // just elected: refused unappended
                             return CompletableFuture.failedFuture(reply.getException());
                         }
-                        // lost leadership meanwhile: the client finds the new leader
-                        return forward(group, entry, repeatable);
+                        return forward(group, entry); // lost leadership meanwhile: the client finds the new leader
                     });
         }
-        return forward(group, entry, repeatable);
+        return forward(group, entry);
     }
 
-    private CompletableFuture<Committed> forward(RaftGroup group, Message entry, boolean repeatable) {
+    private CompletableFuture<Committed> forward(RaftGroup group, Message entry) {
         return offEventLoop(() -> {
-            RaftClient client = clientOfLeader(group, repeatable);
+            RaftClient client = clientOfLeader(group);
             return client.async().send(entry).whenComplete((reply, failure) -> dropIfBroken(group, client, failure));
         }).thenApply(reply -> new Committed(answer(reply), reply.getLogIndex()));
     }
@@ -872,12 +836,7 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private RaftClient client(RaftGroup group) {
-        return client(group, false);
-    }
-
-    private RaftClient client(RaftGroup group, boolean repeatable) {
-        return (repeatable ? repeatableClients : clients).computeIfAbsent(group.getGroupId(),
-                id -> newClient(group, null, repeatable));
+        return clients.computeIfAbsent(group.getGroupId(), id -> newClient(group, null));
     }
 
     /**
@@ -887,15 +846,15 @@ public final class RaftNode implements AutoCloseable {
      * follow the new leader. Then the client is replaced by one that starts there; the old one is
      * closed once its requests have had their time.
      */
-    private RaftClient clientOfLeader(RaftGroup group, boolean repeatable) {
-        RaftClient client = client(group, repeatable);
+    private RaftClient clientOfLeader(RaftGroup group) {
+        RaftClient client = client(group);
         Optional<RaftPeerId> leader = otherLeader(group.getGroupId())
                 .map(RaftPeerId::valueOf);
         if (leader.isEmpty() || leader.get().equals(client.getLeaderId())) {
             return client;
         }
-        RaftClient toLeader = newClient(group, leader.get(), repeatable);
-        return retire(group, client, toLeader) ? toLeader : client(group, repeatable);
+        RaftClient toLeader = newClient(group, leader.get());
+        return retire(group, client, toLeader) ? toLeader : client(group);
     }
 
     /**
@@ -904,10 +863,8 @@ public final class RaftNode implements AutoCloseable {
      * client is closed once the requests it still carries have had their time.
      */
     private boolean retire(RaftGroup group, RaftClient client, RaftClient successor) {
-        RaftGroupId id = group.getGroupId(); // the client is in one map or the other
-        boolean replaced = successor == null
-                ? clients.remove(id, client) || repeatableClients.remove(id, client)
-                : clients.replace(id, client, successor) || repeatableClients.replace(id, client, successor);
+        boolean replaced = successor == null ? clients.remove(group.getGroupId(), client)
+                : clients.replace(group.getGroupId(), client, successor);
         if (!replaced) {
             if (successor != null) {
                 closeQuietly(successor);
@@ -926,13 +883,14 @@ public final class RaftNode implements AutoCloseable {
         return true;
     }
 
-    private RaftClient newClient(RaftGroup group, RaftPeerId leader, boolean repeatable) {
+    private RaftClient newClient(RaftGroup group, RaftPeerId leader) {
         RaftClient.Builder builder = RaftClient.newBuilder()
                 .setProperties(properties)
                 .setRaftGroup(group)
                 .setClientId(ClientId.randomId())
                 .setClientRpc(new GrpcFactory(new Parameters()).newRaftClientRpc(ClientId.randomId(), properties))
-                .setRetryPolicy(repeatable ? WRITE_LOOP_RETRIES : CLIENT_RETRIES);
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                        (int) (SUBMIT_DEADLINE.toMillis() / 100), TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)));
         if (leader != null) {
             builder.setLeaderId(leader);
         }
@@ -952,7 +910,6 @@ public final class RaftNode implements AutoCloseable {
         retries.shutdownNow();
         submitters.shutdownNow();
         clients.values().forEach(RaftNode::closeQuietly);
-        repeatableClients.values().forEach(RaftNode::closeQuietly);
         retiredClients.forEach(RaftNode::closeQuietly);
         try {
             server.close();
