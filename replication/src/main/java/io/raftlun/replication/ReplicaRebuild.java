@@ -12,10 +12,10 @@ import org.apache.ratis.protocol.RaftGroupId;
 /**
  * Builds a new replica of a volume from its leader before the replica joins the volume's group:
  * the leader's applied index and state (fence, reservations) first, then every chunk the leader
- * holds, at no more than a given rate, then a checkpoint at that index. Joined afterwards, the replica is a
- * member whose log starts after that index, so Raft only has to send it what was written during
- * the copy (or, past the leader's purged log, the usual catch-up fetches the chunks changed
- * since). Chunks copied later may hold writes past the index; replaying the log skips those by
+ * holds, at no more than a given rate, then a checkpoint at that index. Joined afterwards, the
+ * replica is a member whose log starts after that index, so Raft only has to send it what was
+ * written during the copy (or, past the leader's purged log, the usual catch-up fetches the chunks
+ * changed since). Chunks copied later may hold writes past the index; replaying the log skips those by
  * the chunk's own index, as for any catch-up.
  *
  * <p>The copy is resumable: {@code persist} is told where it stands after each batch, once the

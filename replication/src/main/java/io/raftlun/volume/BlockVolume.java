@@ -79,7 +79,10 @@ public interface BlockVolume extends AutoCloseable {
         return unmap(extents);
     }
 
-    /** As {@link #compareAndWrite(long, ByteBuf, ByteBuf, boolean)}, fenced as {@link #write(long, ByteBuf, boolean, long)}. */
+    /**
+     * As {@link #compareAndWrite(long, ByteBuf, ByteBuf, boolean)}, fenced as
+     * {@link #write(long, ByteBuf, boolean, long)}.
+     */
     default CompletableFuture<Long> compareAndWrite(long lba, ByteBuf compare, ByteBuf write, boolean fua,
                                                     long fencingToken) {
         return compareAndWrite(lba, compare, write, fua);
