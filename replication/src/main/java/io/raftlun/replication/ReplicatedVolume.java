@@ -203,8 +203,9 @@ public final class ReplicatedVolume implements BlockVolume {
         WriteBatcher batcher = fencedWrites.get(token);
         if (batcher == null) {
             fencedWrites.keySet().removeIf(older -> older < token);
-            batcher = fencedWrites.computeIfAbsent(token,
-                    t -> new WriteBatcher(t, entry -> submitRepeatable(entry, t)));
+            // the batcher writes its entries fenced already, sparing the data a copy
+            batcher = fencedWrites.computeIfAbsent(token, t -> new WriteBatcher(t,
+                    entry -> submitRepeatable(entry).thenApply(answer -> unfenced(answer, t))));
         }
         return batcher;
     }
@@ -227,7 +228,7 @@ public final class ReplicatedVolume implements BlockVolume {
         } finally {
             pattern.release();
         }
-        return submitRepeatable(VolumeEntry.fenced(fencingToken, entry), fencingToken).thenApply(answer -> null);
+        return submitRepeatable(entry, fencingToken).thenApply(answer -> null);
     }
 
     @Override
@@ -244,8 +245,7 @@ public final class ReplicatedVolume implements BlockVolume {
         } catch (VolumeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return submitRepeatable(VolumeEntry.fenced(fencingToken, VolumeEntry.unmap(extents)), fencingToken)
-                .thenApply(answer -> null);
+        return submitRepeatable(VolumeEntry.unmap(extents), fencingToken).thenApply(answer -> null);
     }
 
     @Override
@@ -266,8 +266,7 @@ public final class ReplicatedVolume implements BlockVolume {
             compare.release();
             write.release();
         }
-        return submit(VolumeEntry.fenced(fencingToken, entry)).thenApply(answer -> unfenced(answer, fencingToken))
-                .thenApply(VolumeEntry::offset);
+        return submit(entry, fencingToken).thenApply(VolumeEntry::offset);
     }
 
     @Override
@@ -370,9 +369,14 @@ public final class ReplicatedVolume implements BlockVolume {
                 .exceptionallyCompose(this::unavailable);
     }
 
-    /** As {@link #submitRepeatable(Message)}, for an entry fenced by {@code token} (already in the entry). */
-    private CompletableFuture<Message> submitRepeatable(Message entry, long token) {
-        return submitRepeatable(entry).thenApply(answer -> unfenced(answer, token));
+    /** As {@link #submit(Message)}, for a change {@link VolumeEntry#fenced} by {@code token} (0: none). */
+    private CompletableFuture<Message> submit(Message change, long token) {
+        return submit(VolumeEntry.fenced(token, change)).thenApply(answer -> unfenced(answer, token));
+    }
+
+    /** As {@link #submitRepeatable(Message)}, for a change {@link VolumeEntry#fenced} by {@code token} (0: none). */
+    private CompletableFuture<Message> submitRepeatable(Message change, long token) {
+        return submitRepeatable(VolumeEntry.fenced(token, change)).thenApply(answer -> unfenced(answer, token));
     }
 
     /** The change's own answer to an entry fenced by {@code token}; fails with FENCED if a newer token refused it. */
