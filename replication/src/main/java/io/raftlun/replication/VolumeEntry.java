@@ -37,7 +37,7 @@ final class VolumeEntry {
     static final byte FENCED = 11;        // fencing token, a change entry: the change as a portal holder made it
 
     // queries
-    static final byte BARRIER = 16;       // nothing: the caller reads its own replica afterwards
+    static final byte BARRIER = 16;       // -> index of the last change applied there (older nodes: nothing)
     static final byte READ = 17;          // lba, blocks -> data
     static final byte LBA_STATUS = 18;    // lba, max extents -> (lba, blocks, mapped)*
     static final byte STATE = 19;         // -> term, index, reservations

@@ -70,6 +70,13 @@ public final class VolumeStateMachine extends BaseStateMachine {
     /** The highest fencing token of the {@link VolumeEntry#FENCED} changes applied (0: none yet). */
     private volatile long fence;
     private volatile SnapshotInfo checkpoint;
+    /**
+     * The index of the last change this replica applied, or of the checkpoint or catch-up that
+     * stands for those before it: what a read barrier through a follower waits for (see
+     * {@link VolumeEntry#BARRIER}). Unlike the last applied index, never one of Ratis's own
+     * metadata entries.
+     */
+    private volatile long lastChange = -1;
     private final AtomicLong bytesSinceCheckpoint = new AtomicLong();
     private final AtomicBoolean checkpointAsked = new AtomicBoolean();
     private final LongAdder catchUpBytes = new LongAdder();
@@ -184,6 +191,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
             TermIndex at = TermIndex.valueOf(durable[0], durable[1]);
             checkpoint = snapshotAt(at);
             updateLastAppliedTermIndex(at.getTerm(), at.getIndex());
+            lastChange = at.getIndex();
             log.info("volume {}: replica checkpoint at index {}", store.name(), at.getIndex());
         }
     }
@@ -260,6 +268,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
             return CompletableFuture.failedFuture(e);
         } finally {
             updateLastAppliedTermIndex(entry.getTerm(), index);
+            lastChange = index;
             completeWaiters(index);
             if (bytesSinceCheckpoint.addAndGet(entry.getSerializedSize()) > CHECKPOINT_BYTES
                     && checkpointAsked.compareAndSet(false, true)) {
@@ -444,7 +453,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
         ByteBuffer in = request.getContent().asReadOnlyByteBuffer();
         byte kind = in.get();
         if (kind == VolumeEntry.BARRIER) {
-            return CompletableFuture.completedFuture(Message.EMPTY);
+            return CompletableFuture.completedFuture(VolumeEntry.offset(lastChange));
         }
         return CompletableFuture.supplyAsync(() -> answer(kind, in), io);
     }
@@ -527,6 +536,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
                 synchronized (this) {
                     restoreState(state.state());
                     updateLastAppliedTermIndex(leaderAt.getTerm(), leaderAt.getIndex());
+                    lastChange = leaderAt.getIndex();
                 }
                 takeSnapshot();
                 completeWaiters(leaderAt.getIndex());
