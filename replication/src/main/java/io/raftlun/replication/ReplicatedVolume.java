@@ -197,17 +197,21 @@ public final class ReplicatedVolume implements BlockVolume {
     private CompletableFuture<Message> startBarrier() {
         RaftGroup current = group.get();
         Message query = VolumeEntry.query(VolumeEntry.BARRIER);
+        Supplier<CompletableFuture<Message>> ratisOwn = () -> raft.readLocal(current.getGroupId(), query);
+        if (raft.isLeader(current.getGroupId())) { // asked first: the leader's reads are the hot path
+            return ratisOwn.get();
+        }
         Optional<String> leader = raft.leader(current.getGroupId());
-        if (leader.isEmpty() || raft.isLeader(current.getGroupId())) {
-            return raft.readLocal(current.getGroupId(), query);
+        if (leader.isEmpty()) {
+            return ratisOwn.get();
         }
         return raft.readFrom(current, leader.get(), query)
                 .thenCompose(answer -> answer.getContent().size() == Long.BYTES
                         ? replica.applied(VolumeEntry.offset(answer))
                                 .orTimeout(CATCH_UP_WAIT.toMillis(), TimeUnit.MILLISECONDS)
                                 .thenApply(applied -> answer)
-                        : raft.readLocal(current.getGroupId(), query))
-                .exceptionallyCompose(failure -> raft.readLocal(current.getGroupId(), query));
+                        : ratisOwn.get())
+                .exceptionallyCompose(failure -> ratisOwn.get());
     }
 
     // ---------------------------------------------------------------- changes
