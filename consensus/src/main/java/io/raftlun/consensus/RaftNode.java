@@ -13,8 +13,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.client.RaftClient;
@@ -92,7 +91,7 @@ public final class RaftNode implements AutoCloseable {
         thread.setDaemon(true);
         return thread;
     });
-    private final ScheduledThreadPoolExecutor retries = new ScheduledThreadPoolExecutor(1, r -> {
+    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "raft-retry");
         thread.setDaemon(true);
         return thread;
@@ -102,9 +101,6 @@ public final class RaftNode implements AutoCloseable {
         this.settings = settings;
         this.properties = properties;
         this.server = server;
-        // A forwarded write's leader watch is cancelled as the write completes, mostly within
-        // milliseconds: dropped from the queue, it wakes no thread when its time would have come.
-        retries.setRemoveOnCancelPolicy(true);
     }
 
     /**
@@ -470,8 +466,8 @@ public final class RaftNode implements AutoCloseable {
             return false;
         }
         try {
-            return clientOfLeader(group, false).admin()
-                    .transferLeadership(settings.self().peerId(), timeout.toMillis()).isSuccess();
+            return clientOfLeader(group, false).admin().transferLeadership(settings.self().peerId(), timeout.toMillis())
+                    .isSuccess();
         } catch (IOException | RuntimeException e) {
             log.debug("taking the leadership of {}: {}", group.getGroupId(), e.toString());
             return false;
@@ -700,25 +696,25 @@ public final class RaftNode implements AutoCloseable {
      * reservation change) must keep Ratis's resending, whose retry cache applies it once.
      */
     private void abandonIfTheLeaderMoves(RaftGroup group, RaftClient client, CompletableFuture<?> request) {
-        long period = Math.max(50, settings.electionTimeout().toMillis() / 2);
-        ScheduledFuture<?> watch;
         try {
-            watch = retries.scheduleWithFixedDelay(() -> {
+            retries.schedule(() -> {
+                if (request.isDone()) {
+                    return;
+                }
                 RaftPeerId addressed = client.getLeaderId();
                 Optional<String> followed = leader(group.getGroupId());
-                if (!request.isDone() && addressed != null && followed.isPresent()
-                        && !followed.get().equals(addressed.toString())) {
+                if (addressed != null && followed.isPresent() && !followed.get().equals(addressed.toString())) {
                     log.info("raft group {}: a request to {} is still under way, but the leader is now {}: "
                             + "sending again there", group.getGroupId(), addressed, followed.get());
                     repeatableClients.remove(group.getGroupId(), client);
                     retiredClients.remove(client);
-                    closeQuietly(client); // fails the request, which ends this watch
+                    closeQuietly(client);
+                } else {
+                    abandonIfTheLeaderMoves(group, client, request);
                 }
-            }, period, period, TimeUnit.MILLISECONDS);
+            }, Math.max(50, settings.electionTimeout().toMillis() / 2), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) { // closing: close() closes the client
-            return;
         }
-        request.whenComplete((reply, failure) -> watch.cancel(false));
     }
 
     /**
