@@ -70,13 +70,7 @@ public final class RaftNode implements AutoCloseable {
     private final RaftServer server;
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
-    /** Clients for reads and for entries sent once (reservations, compare-and-write). */
     private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
-    /**
-     * Clients for repeatable entries (block writes, unmaps), apart: abandoning one (see
-     * {@link #abandonIfTheLeaderMoves}) fails only entries the write loop sends again.
-     */
-    private final Map<RaftGroupId, RaftClient> repeatableClients = new ConcurrentHashMap<>();
     /** The divisions found by {@link #division}, so that reads start on their caller's thread. */
     private final Map<RaftGroupId, RaftClientAsynchronousProtocol> divisions = new ConcurrentHashMap<>();
     /** Clients replaced by {@link #clientOfLeader}, until their requests have had their time. */
@@ -466,7 +460,7 @@ public final class RaftNode implements AutoCloseable {
             return false;
         }
         try {
-            return clientOfLeader(group, false).admin().transferLeadership(settings.self().peerId(), timeout.toMillis())
+            return clientOfLeader(group).admin().transferLeadership(settings.self().peerId(), timeout.toMillis())
                     .isSuccess();
         } catch (IOException | RuntimeException e) {
             log.debug("taking the leadership of {}: {}", group.getGroupId(), e.toString());
@@ -608,7 +602,7 @@ public final class RaftNode implements AutoCloseable {
                     TimeUnit.MILLISECONDS);
             return;
         }
-        writeOnce(group, entry, repeatable).whenComplete((committed, failure) -> {
+        writeOnce(group, entry).whenComplete((committed, failure) -> {
             if (failure == null) {
                 result.complete(committed);
             } else if ((notAppended(failure) || repeatable && failedInRaft(failure)) && System.nanoTime() < deadline
@@ -651,7 +645,7 @@ public final class RaftNode implements AutoCloseable {
         return false;
     }
 
-    private CompletableFuture<Committed> writeOnce(RaftGroup group, Message entry, boolean repeatable) {
+    private CompletableFuture<Committed> writeOnce(RaftGroup group, Message entry) {
         if (isLeader(group.getGroupId())) {
             return submit(group.getGroupId(), entry, RaftClientRequest.writeRequestType())
                     .thenCompose(reply -> {
@@ -666,20 +660,17 @@ public final class RaftNode implements AutoCloseable {
                         if (reply.getException() instanceof LeaderNotReadyException) { // just elected: refused unappended
                             return CompletableFuture.failedFuture(reply.getException());
                         }
-                        // lost leadership meanwhile: the client finds the new leader
-                        return forward(group, entry, repeatable);
+                        return forward(group, entry); // lost leadership meanwhile: the client finds the new leader
                     });
         }
-        return forward(group, entry, repeatable);
+        return forward(group, entry);
     }
 
-    private CompletableFuture<Committed> forward(RaftGroup group, Message entry, boolean repeatable) {
+    private CompletableFuture<Committed> forward(RaftGroup group, Message entry) {
         return offEventLoop(() -> {
-            RaftClient client = clientOfLeader(group, repeatable);
+            RaftClient client = clientOfLeader(group);
             CompletableFuture<RaftClientReply> reply = client.async().send(entry);
-            if (repeatable) {
-                abandonIfTheLeaderMoves(group, client, reply);
-            }
+            abandonIfTheLeaderMoves(group, client, reply);
             return reply.whenComplete((answer, failure) -> dropIfBroken(group, client, failure));
         }).thenApply(reply -> new Committed(answer(reply), reply.getLogIndex()));
     }
@@ -690,10 +681,9 @@ public final class RaftNode implements AutoCloseable {
      * cut-off leader again: seen as 7 s pauses of the floating portal's initiator after a
      * partition. So while the request is under way, every half election timeout: once this node's
      * replica follows another leader than the one the client addresses, the client is closed at
-     * once: its requests fail, the write loop sends them again to that leader, and the next
-     * request gets a client addressed there. Closed, the client cannot deliver a request late,
-     * after the writes that followed it. Only for repeatable entries: an entry sent once (a
-     * reservation change) must keep Ratis's resending, whose retry cache applies it once.
+     * once. Its requests fail, a block write goes again through the write loop to that leader
+     * (other entries fail as NOT READY, which initiators retry), and the next request gets a
+     * client addressed to the new leader.
      */
     private void abandonIfTheLeaderMoves(RaftGroup group, RaftClient client, CompletableFuture<?> request) {
         try {
@@ -706,7 +696,7 @@ public final class RaftNode implements AutoCloseable {
                 if (addressed != null && followed.isPresent() && !followed.get().equals(addressed.toString())) {
                     log.info("raft group {}: a request to {} is still under way, but the leader is now {}: "
                             + "sending again there", group.getGroupId(), addressed, followed.get());
-                    repeatableClients.remove(group.getGroupId(), client);
+                    clients.remove(group.getGroupId(), client);
                     retiredClients.remove(client);
                     closeQuietly(client);
                 } else {
@@ -880,12 +870,7 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private RaftClient client(RaftGroup group) {
-        return client(group, false);
-    }
-
-    private RaftClient client(RaftGroup group, boolean repeatable) {
-        return (repeatable ? repeatableClients : clients).computeIfAbsent(group.getGroupId(),
-                id -> newClient(group, null));
+        return clients.computeIfAbsent(group.getGroupId(), id -> newClient(group, null));
     }
 
     /**
@@ -895,15 +880,15 @@ public final class RaftNode implements AutoCloseable {
      * follow the new leader. Then the client is replaced by one that starts there; the old one is
      * closed once its requests have had their time.
      */
-    private RaftClient clientOfLeader(RaftGroup group, boolean repeatable) {
-        RaftClient client = client(group, repeatable);
+    private RaftClient clientOfLeader(RaftGroup group) {
+        RaftClient client = client(group);
         Optional<RaftPeerId> leader = otherLeader(group.getGroupId())
                 .map(RaftPeerId::valueOf);
         if (leader.isEmpty() || leader.get().equals(client.getLeaderId())) {
             return client;
         }
         RaftClient toLeader = newClient(group, leader.get());
-        return retire(group, client, toLeader) ? toLeader : client(group, repeatable);
+        return retire(group, client, toLeader) ? toLeader : client(group);
     }
 
     /**
@@ -912,10 +897,8 @@ public final class RaftNode implements AutoCloseable {
      * client is closed once the requests it still carries have had their time.
      */
     private boolean retire(RaftGroup group, RaftClient client, RaftClient successor) {
-        RaftGroupId id = group.getGroupId(); // the client is in one map or the other
-        boolean replaced = successor == null
-                ? clients.remove(id, client) || repeatableClients.remove(id, client)
-                : clients.replace(id, client, successor) || repeatableClients.replace(id, client, successor);
+        boolean replaced = successor == null ? clients.remove(group.getGroupId(), client)
+                : clients.replace(group.getGroupId(), client, successor);
         if (!replaced) {
             if (successor != null) {
                 closeQuietly(successor);
@@ -961,7 +944,6 @@ public final class RaftNode implements AutoCloseable {
         retries.shutdownNow();
         submitters.shutdownNow();
         clients.values().forEach(RaftNode::closeQuietly);
-        repeatableClients.values().forEach(RaftNode::closeQuietly);
         retiredClients.forEach(RaftNode::closeQuietly);
         try {
             server.close();
