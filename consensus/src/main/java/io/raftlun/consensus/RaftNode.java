@@ -669,42 +669,8 @@ public final class RaftNode implements AutoCloseable {
     private CompletableFuture<Committed> forward(RaftGroup group, Message entry) {
         return offEventLoop(() -> {
             RaftClient client = clientOfLeader(group);
-            CompletableFuture<RaftClientReply> reply = client.async().send(entry);
-            abandonIfTheLeaderMoves(group, client, reply);
-            return reply.whenComplete((answer, failure) -> dropIfBroken(group, client, failure));
+            return client.async().send(entry).whenComplete((reply, failure) -> dropIfBroken(group, client, failure));
         }).thenApply(reply -> new Committed(answer(reply), reply.getLogIndex()));
-    }
-
-    /**
-     * A request sent to a leader that has since been cut off waits out a request timeout (3 s)
-     * there; Ratis's client then sends it again to a member picked at random, which may be the
-     * cut-off leader again: seen as 7 s pauses of the floating portal's initiator after a
-     * partition. So while the request is under way, every half election timeout: once this node's
-     * replica follows another leader than the one the client addresses, the client is closed at
-     * once. Its requests fail, a block write goes again through the write loop to that leader
-     * (other entries fail as NOT READY, which initiators retry), and the next request gets a
-     * client addressed to the new leader.
-     */
-    private void abandonIfTheLeaderMoves(RaftGroup group, RaftClient client, CompletableFuture<?> request) {
-        try {
-            retries.schedule(() -> {
-                if (request.isDone()) {
-                    return;
-                }
-                RaftPeerId addressed = client.getLeaderId();
-                Optional<String> followed = leader(group.getGroupId());
-                if (addressed != null && followed.isPresent() && !followed.get().equals(addressed.toString())) {
-                    log.info("raft group {}: a request to {} is still under way, but the leader is now {}: "
-                            + "sending again there", group.getGroupId(), addressed, followed.get());
-                    clients.remove(group.getGroupId(), client);
-                    retiredClients.remove(client);
-                    closeQuietly(client);
-                } else {
-                    abandonIfTheLeaderMoves(group, client, request);
-                }
-            }, Math.max(50, settings.electionTimeout().toMillis() / 2), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) { // closing: close() closes the client
-        }
     }
 
     /**
