@@ -47,8 +47,10 @@ public final class ReplicatedVolume implements BlockVolume {
     /** How long a change every node depends on waits for each other replica to apply it. */
     static final Duration APPLY_EVERYWHERE_WAIT = Duration.ofSeconds(2);
     /**
-     * How long a follower's read barrier waits to apply what the leader had applied before it
-     * tries Ratis's own (a follower cut off from its leader's appends but not its answers).
+     * How long a follower's read barrier waits for the leader's answer and to apply that far
+     * before it tries Ratis's own: the Raft client would otherwise resend its question for
+     * minutes to a leader that does not answer, and a follower may be cut off from its leader's
+     * appends but not its answers.
      */
     static final Duration CATCH_UP_WAIT = Duration.ofSeconds(2);
 
@@ -192,7 +194,7 @@ public final class ReplicatedVolume implements BlockVolume {
      * committed only with its next heartbeat, half an election timeout later. So one read in eight
      * right after a write through a follower waited 250 ms (measured, 500 ms election timeout).
      * Without an answer from the leader (none known, an older node, a failure), or not caught up
-     * within {@link #CATCH_UP_WAIT}, Ratis's own.
+     * within {@link #CATCH_UP_WAIT} of asking, Ratis's own.
      */
     private CompletableFuture<Message> startBarrier() {
         RaftGroup current = group.get();
@@ -207,10 +209,9 @@ public final class ReplicatedVolume implements BlockVolume {
         }
         return raft.readFrom(current, leader.get(), query)
                 .thenCompose(answer -> answer.getContent().size() == Long.BYTES
-                        ? replica.applied(VolumeEntry.offset(answer))
-                                .orTimeout(CATCH_UP_WAIT.toMillis(), TimeUnit.MILLISECONDS)
-                                .thenApply(applied -> answer)
+                        ? replica.applied(VolumeEntry.offset(answer)).thenApply(applied -> answer)
                         : ratisOwn.get())
+                .orTimeout(CATCH_UP_WAIT.toMillis(), TimeUnit.MILLISECONDS)
                 .exceptionallyCompose(failure -> ratisOwn.get());
     }
 
