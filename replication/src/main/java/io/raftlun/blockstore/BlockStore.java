@@ -40,6 +40,7 @@ public final class BlockStore implements AutoCloseable {
     private static final int INLINE_MAX_BYTES = 128 << 10;
     private static final String DURABLE_PREFIX = "durable-index/";
     private static final String STATE_PREFIX = "durable-state/";
+    private static final String APPLIED_PREFIX = "applied-index/";
 
     private volatile VolumeRecord record; // replaced only by grow
     private final BlockMap map;
@@ -879,6 +880,25 @@ public final class BlockStore implements AutoCloseable {
         }
         ByteBuffer in = ByteBuffer.wrap(value);
         return new long[] {in.getLong(), in.getLong()};
+    }
+
+    /**
+     * Records, without a sync, that every log entry up to {@code index} is applied here: the
+     * record outlives a crash of the process, like the changes it vouches for (in the page cache
+     * and the block map's write-ahead log), so a replica that comes back knows what it holds
+     * beyond its last checkpoint.
+     */
+    public void noteApplied(long index) {
+        map.putValue(APPLIED_PREFIX + record.id(), ByteBuffer.allocate(8).putLong(index).array());
+    }
+
+    /**
+     * The highest log index this store applied every entry up to: as {@link #noteApplied} recorded
+     * it, or the last checkpoint's if that is higher (a catch-up's chunks land without notes).
+     */
+    public long appliedIndex() {
+        byte[] noted = map.value(APPLIED_PREFIX + record.id());
+        return Math.max(durableIndex()[1], noted == null ? -1 : ByteBuffer.wrap(noted).getLong());
     }
 
     /**

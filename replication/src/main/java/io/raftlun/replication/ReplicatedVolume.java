@@ -188,13 +188,13 @@ public final class ReplicatedVolume implements BlockVolume {
     /**
      * One read barrier on this node's replica. The leader passes Ratis's own within its lease. A
      * follower asks the leader for the index of the last change it applied and waits until it has
-     * applied that far itself, which the leader's next append (sent as that change commits) lets it
-     * do at once. Ratis's own follower read waits for the leader's commit index instead, which is
-     * mostly a metadata entry appended after the latest change: Ratis 3.3 tells the follower it is
-     * committed only with its next heartbeat, half an election timeout later. So one read in eight
-     * right after a write through a follower waited 250 ms (measured, 500 ms election timeout).
-     * Without an answer from the leader (none known, an older node, a failure), or not caught up
-     * within {@link #CATCH_UP_WAIT} of asking, Ratis's own.
+     * applied that far itself, which the leader's notice of that commit lets it do at once
+     * ({@code CommitNotices}). Ratis's own follower read waits for the leader's commit index
+     * instead, which can be an entry of Ratis's own that follows the change (with log metadata on,
+     * it mostly was, and Ratis 3.3 told the follower it was committed only with its next heartbeat:
+     * one read in eight right after a write through a follower waited 250 ms). Without an answer
+     * from the leader (none known, an older node, a failure), or not caught up within
+     * {@link #CATCH_UP_WAIT} of asking, Ratis's own.
      */
     private CompletableFuture<Message> startBarrier() {
         RaftGroup current = group.get();

@@ -74,7 +74,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
      * The index of the last change this replica applied, or of the checkpoint or catch-up that
      * stands for those before it: what a read barrier through a follower waits for (see
      * {@link VolumeEntry#BARRIER}). Unlike the last applied index, never one of Ratis's own
-     * metadata entries.
+     * entries (a configuration, a new leader's first entry).
      */
     private volatile long lastChange = -1;
     private final AtomicLong bytesSinceCheckpoint = new AtomicLong();
@@ -262,6 +262,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
         ByteBuffer in = entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer();
         try {
             Message answer = apply(index, in);
+            store.noteApplied(index);
             return CompletableFuture.completedFuture(answer);
         } catch (RuntimeException e) {
             log.error("volume {}: log entry {} could not be applied: {}", store.name(), index, e.toString());
@@ -525,8 +526,9 @@ public final class VolumeStateMachine extends BaseStateMachine {
     @Override
     public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(RaftProtos.RoleInfoProto roleInfo,
                                                                        TermIndex firstTermIndexInLog) {
+        // Ratis's applied index is the last checkpoint's after a restart; the store knows better
         TermIndex mine = getLastAppliedTermIndex();
-        long after = mine == null ? -1 : mine.getIndex();
+        long after = Math.max(mine == null ? -1 : mine.getIndex(), store.appliedIndex());
         log.info("volume {}: behind the leader's log (it starts at {}); fetching chunks changed after index {}",
                 store.name(), firstTermIndexInLog, after);
         return leaderQuery.ask(getGroupId(), VolumeEntry.query(VolumeEntry.STATE)).thenComposeAsync(answer -> {

@@ -329,4 +329,24 @@ class NodeStorageTest {
             }
         }
     }
+
+    @Test
+    void theAppliedIndexIsTheHigherOfTheLastNoteAndTheLastCheckpoint() throws Exception {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            storage.create("v", BLOCKS, BLOCK, null);
+            BlockStore store = storage.store("v");
+            assertEquals(-1, store.appliedIndex(), "nothing applied yet");
+            ByteBuf data = filled(8, 1);
+            store.write(5, 0, data);
+            data.release();
+            store.noteApplied(5);
+            assertEquals(5, store.appliedIndex());
+            store.checkpoint(2, 9, new byte[0]); // a catch-up's checkpoint, past the last note
+            assertEquals(9, store.appliedIndex());
+            store.noteApplied(12);
+        }
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            assertEquals(12, storage.store("v").appliedIndex(), "the note outlives the process");
+        }
+    }
 }
