@@ -105,6 +105,7 @@ public final class RaftNode implements AutoCloseable {
      */
     public static RaftNode start(RaftSettings settings, StateMachine.Registry registry, RaftGroup bootstrap)
             throws IOException {
+        refuseTakenAddress(settings.self());
         RaftProperties properties = properties(settings);
         RaftServer server = RaftServer.newBuilder()
                 .setServerId(settings.self().peerId())
@@ -127,6 +128,20 @@ public final class RaftNode implements AutoCloseable {
         }
         log.info("raft server {} listening on {}", settings.self().name(), settings.self().raftAddress());
         return new RaftNode(settings, properties, server);
+    }
+
+    /**
+     * Ratis ends the whole process, with a stack trace, when its port is taken; so the port is
+     * tried first, to fail with a line that says what is wrong.
+     */
+    private static void refuseTakenAddress(RaftMember self) throws IOException {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(self.raftAddress());
+        } catch (IOException e) {
+            throw new IOException("the address is taken (" + e.getMessage()
+                    + "); is another node running with this Raft address?", e);
+        }
     }
 
     /** The groups whose logs a server on {@code storage} would reopen: Ratis keeps one directory per group, named by its id. */

@@ -11,7 +11,10 @@ import io.raftlun.node.Node;
 import io.raftlun.node.NodeOptions;
 import io.raftlun.target.ConfigException;
 import io.raftlun.target.TargetConfig;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -22,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A node's data directory belongs to the cluster it was made in. Started under another cluster id,
  * the node refuses with a message naming the directory and the cluster, before its Raft server
- * opens anything, and the directory still serves its own cluster afterwards.
+ * opens anything, and the directory still serves its own cluster afterwards. Likewise a node whose
+ * Raft address another process holds refuses with a line, and the process lives on.
  */
 class DataDirectoryOfAnotherClusterTest {
 
@@ -51,6 +55,21 @@ class DataDirectoryOfAnotherClusterTest {
             ThreeNodeClusterTest.waitFor(() -> node.catalog().config().target(IQN).isPresent(),
                     "the target is served again");
             assertEquals(1, node.catalog().config().target(IQN).orElseThrow().luns().size());
+        }
+    }
+
+    @Test
+    @Timeout(value = 1, unit = TimeUnit.MINUTES)
+    void aNodeWhoseRaftPortIsTakenRefusesWithoutEndingTheProcess(@TempDir Path dir) throws Exception {
+        String host = "127.0.0.1";
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName(host))) {
+            RaftMember member = new RaftMember("n1", new InetSocketAddress(host, taken.getLocalPort()));
+            // Ratis would end this JVM (and the test run with it) had the node tried to listen there
+            UncheckedIOException refused = assertThrows(UncheckedIOException.class,
+                    () -> Node.start(options(dir.resolve("n1"), member, "first")).close());
+            assertTrue(refused.getMessage().contains(host + ":" + taken.getLocalPort())
+                            && refused.getMessage().contains("taken"),
+                    "the refusal names the address and why: " + refused.getMessage());
         }
     }
 
