@@ -99,9 +99,11 @@ public final class VolumeStateMachine extends BaseStateMachine {
                     return size() > 8;
                 }
             });
-    /** Who waits for this replica to apply an index: index -> futures, completed in index order. */
-    private final java.util.concurrent.ConcurrentSkipListMap<Long, List<CompletableFuture<Void>>> appliedWaiters =
-            new java.util.concurrent.ConcurrentSkipListMap<>();
+    /** Who waits for this replica to apply an index. */
+    private final IndexWaiters appliedWaiters = new IndexWaiters(() -> {
+        TermIndex last = getLastAppliedTermIndex();
+        return last == null ? -1 : last.getIndex();
+    });
 
     public VolumeStateMachine(BlockStore store, LeaderQuery leaderQuery, Executor io) {
         this.store = store;
@@ -270,7 +272,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
         } finally {
             updateLastAppliedTermIndex(entry.getTerm(), index);
             lastChange = index;
-            completeWaiters(index);
+            appliedWaiters.reached(index);
             if (bytesSinceCheckpoint.addAndGet(entry.getSerializedSize()) > CHECKPOINT_BYTES
                     && checkpointAsked.compareAndSet(false, true)) {
                 askForCheckpoint();
@@ -283,29 +285,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
      * reservations, say) reads back here as on the leader that answered it.
      */
     public CompletableFuture<Void> applied(long index) {
-        TermIndex last = getLastAppliedTermIndex();
-        if (last != null && last.getIndex() >= index) {
-            return CompletableFuture.completedFuture(null);
-        }
-        CompletableFuture<Void> waiter = new CompletableFuture<>();
-        appliedWaiters.computeIfAbsent(index, i -> new CopyOnWriteArrayList<>()).add(waiter);
-        last = getLastAppliedTermIndex(); // applied meanwhile?
-        if (last != null && last.getIndex() >= index) {
-            completeWaiters(last.getIndex());
-        }
-        return waiter;
-    }
-
-    private void completeWaiters(long upTo) {
-        while (true) {
-            var first = appliedWaiters.firstEntry();
-            if (first == null || first.getKey() > upTo) {
-                return;
-            }
-            if (appliedWaiters.remove(first.getKey(), first.getValue())) {
-                first.getValue().forEach(waiter -> waiter.complete(null));
-            }
-        }
+        return appliedWaiters.await(index);
     }
 
     private Message apply(long index, ByteBuffer in) {
@@ -541,7 +521,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
                     lastChange = leaderAt.getIndex();
                 }
                 takeSnapshot();
-                completeWaiters(leaderAt.getIndex());
+                appliedWaiters.reached(leaderAt.getIndex());
                 log.info("volume {}: caught up to index {} with {} bytes of changed chunks", store.name(),
                         leaderAt.getIndex(), moved);
                 return leaderAt;
