@@ -77,6 +77,8 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
     private volatile long nextLeadershipTake;
     private volatile Versioned<ClusterConfig> config = new Versioned<>(ClusterConfig.empty(), 0);
     private volatile Consumer<TargetStore.Versioned> onTargets = targets -> { };
+    /** Whether the meta group's log was on disk at start: a node that was in the cluster before. */
+    private boolean rejoining;
 
     private record Versioned<T>(T value, long version) {
     }
@@ -104,8 +106,8 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
             node.resumeRebuilds();
         } catch (IOException e) {
             node.close();
-            throw new UncheckedIOException("cannot start the Raft server on " + node.self.raftAddress() + ": "
-                    + e.getMessage(), e);
+            throw new UncheckedIOException("cannot start the Raft server on " + node.self.raftAddress().getHostString()
+                    + ":" + node.self.raftAddress().getPort() + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             node.close();
             throw e;
@@ -124,7 +126,9 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         storage.volumes().forEach(record -> known.add(RaftGroups.volume(record.name())));
         List<RaftGroupId> foreign;
         try {
-            foreign = RaftNode.groupsOnDisk(logs).stream().filter(group -> !known.contains(group)).toList();
+            List<RaftGroupId> onDisk = RaftNode.groupsOnDisk(logs);
+            rejoining = onDisk.contains(metaGroup.getGroupId());
+            foreign = onDisk.stream().filter(group -> !known.contains(group)).toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + logs + ": " + e.getMessage(), e);
         }
@@ -188,6 +192,33 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
         Versioned<ClusterConfig> current = config;
         if (current.version() > 0) {
             listener.accept(new TargetStore.Versioned(current.value().targets(), current.version()));
+        }
+    }
+
+    /**
+     * Waits, at most {@code timeout}, until this node's cluster config is the cluster's latest and
+     * the {@link #onTargets} listener has been given it. A restarted node replays its meta log only
+     * as far as a leader tells it the commit; a portal opened before then answers logins to the
+     * targets it serves with "target not found". A node new to the cluster has nothing to catch up
+     * on (and, started before the others, would wait for a leader that needs it). False if the
+     * wait ran out, as it does while most of the cluster is down.
+     */
+    public boolean awaitCurrent(Duration timeout) {
+        if (!rejoining) {
+            return true;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            raft.readLocal(metaGroup.getGroupId(), MetaStateMachine.barrier()).get(remaining(deadline),
+                    TimeUnit.NANOSECONDS);
+            // the barrier answered once the config was applied here, which queued its reconcile
+            reconciler.submit(() -> { }).get(remaining(deadline), TimeUnit.NANOSECONDS);
+            return true;
+        } catch (TimeoutException | ExecutionException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 

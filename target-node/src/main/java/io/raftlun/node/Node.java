@@ -68,6 +68,9 @@ public final class Node implements AutoCloseable {
         this.admin = admin;
     }
 
+    /** How long a restarted cluster node waits to learn the cluster's latest targets before its portal opens. */
+    static final Duration CATCH_UP_AT_START = Duration.ofSeconds(20);
+
     public static Node start(NodeOptions options) {
         return start(options, catalog -> { });
     }
@@ -104,6 +107,11 @@ public final class Node implements AutoCloseable {
                 catalog = new TargetCatalog(cluster, () -> portals(members, bound[0], options),
                         options.cluster().portGroups(), tag, volumeMetrics);
                 cluster.onTargets(catalog::serve);
+                if (!cluster.awaitCurrent(CATCH_UP_AT_START)) {
+                    log.warn("node {}: no leader of the cluster's meta group within {} s; serving the targets as this"
+                            + " node last knew them until one is elected", options.name(),
+                            CATCH_UP_AT_START.toSeconds());
+                }
             } else {
                 catalog = TargetCatalog.open(storage, options.dataDir().resolve("targets.json"),
                         () -> List.of(portalName(bound[0] == null ? options.portal() : bound[0].localAddress()) + ","
