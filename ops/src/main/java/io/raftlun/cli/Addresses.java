@@ -46,9 +46,4 @@ final class Addresses {
             throw new IllegalArgumentException("'" + text + "' has no valid port (0-65535)");
         }
     }
-
-    static String format(InetSocketAddress address) {
-        String host = address.getAddress().getHostAddress();
-        return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
-    }
 }

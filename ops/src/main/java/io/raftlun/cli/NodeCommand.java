@@ -149,8 +149,8 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
         if (pidFile != null) {
             Files.writeString(pidFile, ProcessHandle.current().pid() + "\n");
         }
-        System.out.println("raftlun node " + options.name() + " ready: iSCSI portal " + Addresses.format(node.portal())
-                + ", admin http://" + Addresses.format(node.adminAddress()) + ", data " + options.dataDir());
+        System.out.println("raftlun node " + options.name() + " ready: iSCSI portal " + Node.portalName(node.portal())
+                + ", admin http://" + Node.portalName(node.adminAddress()) + ", data " + options.dataDir());
         for (TargetConfig.Target t : node.catalog().config().targets()) {
             System.out.println("  target " + t.tid() + " " + t.iqn() + ": " + t.luns().size() + " LUN(s), initiators "
                     + (t.initiators().isEmpty() ? "none (bind some to admit)" : String.join(" ", t.initiators())));

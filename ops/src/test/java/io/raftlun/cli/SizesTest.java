@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.raftlun.node.Node;
 import org.junit.jupiter.api.Test;
 
 class SizesTest {
@@ -30,7 +31,7 @@ class SizesTest {
     void addressesWithDefaultPorts() {
         assertEquals(3260, Addresses.parse("127.0.0.1", 3260).getPort());
         assertEquals(3261, Addresses.parse("127.0.0.1:3261", 3260).getPort());
-        assertEquals("[0:0:0:0:0:0:0:1]:3261", Addresses.format(Addresses.parse("[::1]:3261", 3260)));
+        assertEquals("[0:0:0:0:0:0:0:1]:3261", Node.portalName(Addresses.parse("[::1]:3261", 3260)));
         assertThrows(IllegalArgumentException.class, () -> Addresses.parse("127.0.0.1:99999", 3260));
     }
 }

@@ -179,7 +179,7 @@ public final class Node implements AutoCloseable {
     }
 
     /** host:port as SendTargets announces it (IPv6 in brackets). */
-    static String portalName(InetSocketAddress address) {
+    public static String portalName(InetSocketAddress address) {
         String host = address.getAddress().getHostAddress();
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
     }
