@@ -13,7 +13,8 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.RaftConfigKeys;
@@ -71,7 +72,13 @@ public final class RaftNode implements AutoCloseable {
     private final RaftServer server;
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
+    /** Clients for reads and for entries sent once (reservations, compare-and-write). */
     private final Map<RaftGroupId, RaftClient> clients = new ConcurrentHashMap<>();
+    /**
+     * Clients for repeatable entries (block writes, unmaps), apart: abandoning one (see
+     * {@link #abandonIfTheLeaderMoves}) fails only entries the write loop sends again.
+     */
+    private final Map<RaftGroupId, RaftClient> repeatableClients = new ConcurrentHashMap<>();
     /** The divisions found by {@link #division}, so that reads start on their caller's thread. */
     private final Map<RaftGroupId, RaftClientAsynchronousProtocol> divisions = new ConcurrentHashMap<>();
     /** Clients replaced by {@link #clientOfLeader}, until their requests have had their time. */
@@ -86,7 +93,7 @@ public final class RaftNode implements AutoCloseable {
         thread.setDaemon(true);
         return thread;
     });
-    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
+    private final ScheduledThreadPoolExecutor retries = new ScheduledThreadPoolExecutor(1, r -> {
         Thread thread = new Thread(r, "raft-retry");
         thread.setDaemon(true);
         return thread;
@@ -96,6 +103,9 @@ public final class RaftNode implements AutoCloseable {
         this.settings = settings;
         this.properties = properties;
         this.server = server;
+        // A forwarded write's leader watch is cancelled as the write completes, mostly within
+        // milliseconds: dropped from the queue, it wakes no thread when its time would have come.
+        retries.setRemoveOnCancelPolicy(true);
     }
 
     /**
@@ -484,8 +494,8 @@ public final class RaftNode implements AutoCloseable {
             return false;
         }
         try {
-            return clientOfLeader(group).admin().transferLeadership(settings.self().peerId(), timeout.toMillis())
-                    .isSuccess();
+            return clientOfLeader(group, false).admin()
+                    .transferLeadership(settings.self().peerId(), timeout.toMillis()).isSuccess();
         } catch (IOException | RuntimeException e) {
             log.debug("taking the leadership of {}: {}", group.getGroupId(), e.toString());
             return false;
@@ -626,7 +636,7 @@ public final class RaftNode implements AutoCloseable {
                     TimeUnit.MILLISECONDS);
             return;
         }
-        writeOnce(group, entry).whenComplete((committed, failure) -> {
+        writeOnce(group, entry, repeatable).whenComplete((committed, failure) -> {
             if (failure == null) {
                 result.complete(committed);
             } else if ((notAppended(failure) || repeatable && failedInRaft(failure)) && System.nanoTime() < deadline
@@ -669,7 +679,7 @@ public final class RaftNode implements AutoCloseable {
         return false;
     }
 
-    private CompletableFuture<Committed> writeOnce(RaftGroup group, Message entry) {
+    private CompletableFuture<Committed> writeOnce(RaftGroup group, Message entry, boolean repeatable) {
         if (isLeader(group.getGroupId())) {
             return submit(group.getGroupId(), entry, RaftClientRequest.writeRequestType())
                     .thenCompose(reply -> {
@@ -684,17 +694,55 @@ public final class RaftNode implements AutoCloseable {
                         if (reply.getException() instanceof LeaderNotReadyException) { // just elected: refused unappended
                             return CompletableFuture.failedFuture(reply.getException());
                         }
-                        return forward(group, entry); // lost leadership meanwhile: the client finds the new leader
+                        // lost leadership meanwhile: the client finds the new leader
+                        return forward(group, entry, repeatable);
                     });
         }
-        return forward(group, entry);
+        return forward(group, entry, repeatable);
     }
 
-    private CompletableFuture<Committed> forward(RaftGroup group, Message entry) {
+    private CompletableFuture<Committed> forward(RaftGroup group, Message entry, boolean repeatable) {
         return offEventLoop(() -> {
-            RaftClient client = clientOfLeader(group);
-            return client.async().send(entry).whenComplete((reply, failure) -> dropIfBroken(group, client, failure));
+            RaftClient client = clientOfLeader(group, repeatable);
+            CompletableFuture<RaftClientReply> reply = client.async().send(entry);
+            if (repeatable) {
+                abandonIfTheLeaderMoves(group, client, reply);
+            }
+            return reply.whenComplete((answer, failure) -> dropIfBroken(group, client, failure));
         }).thenApply(reply -> new Committed(answer(reply), reply.getLogIndex()));
+    }
+
+    /**
+     * A request sent to a leader that has since been cut off waits out a request timeout (3 s)
+     * there; Ratis's client then sends it again to a member picked at random, which may be the
+     * cut-off leader again: seen as 7 s pauses of the floating portal's initiator after a
+     * partition. So while the request is under way, every half election timeout: once this node's
+     * replica follows another leader than the one the client addresses, the client is closed at
+     * once: its requests fail, the write loop sends them again to that leader, and the next
+     * request gets a client addressed there. Closed, the client cannot deliver a request late,
+     * after the writes that followed it. Only for repeatable entries: an entry sent once (a
+     * reservation change) must keep Ratis's resending, whose retry cache applies it once.
+     */
+    private void abandonIfTheLeaderMoves(RaftGroup group, RaftClient client, CompletableFuture<?> request) {
+        long period = Math.max(50, settings.electionTimeout().toMillis() / 2);
+        ScheduledFuture<?> watch;
+        try {
+            watch = retries.scheduleWithFixedDelay(() -> {
+                RaftPeerId addressed = client.getLeaderId();
+                Optional<String> followed = leader(group.getGroupId());
+                if (!request.isDone() && addressed != null && followed.isPresent()
+                        && !followed.get().equals(addressed.toString())) {
+                    log.info("raft group {}: a request to {} is still under way, but the leader is now {}: "
+                            + "sending again there", group.getGroupId(), addressed, followed.get());
+                    repeatableClients.remove(group.getGroupId(), client);
+                    retiredClients.remove(client);
+                    closeQuietly(client); // fails the request, which ends this watch
+                }
+            }, period, period, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) { // closing: close() closes the client
+            return;
+        }
+        request.whenComplete((reply, failure) -> watch.cancel(false));
     }
 
     /**
@@ -860,7 +908,12 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private RaftClient client(RaftGroup group) {
-        return clients.computeIfAbsent(group.getGroupId(), id -> newClient(group, null));
+        return client(group, false);
+    }
+
+    private RaftClient client(RaftGroup group, boolean repeatable) {
+        return (repeatable ? repeatableClients : clients).computeIfAbsent(group.getGroupId(),
+                id -> newClient(group, null));
     }
 
     /**
@@ -870,15 +923,15 @@ public final class RaftNode implements AutoCloseable {
      * follow the new leader. Then the client is replaced by one that starts there; the old one is
      * closed once its requests have had their time.
      */
-    private RaftClient clientOfLeader(RaftGroup group) {
-        RaftClient client = client(group);
+    private RaftClient clientOfLeader(RaftGroup group, boolean repeatable) {
+        RaftClient client = client(group, repeatable);
         Optional<RaftPeerId> leader = otherLeader(group.getGroupId())
                 .map(RaftPeerId::valueOf);
         if (leader.isEmpty() || leader.get().equals(client.getLeaderId())) {
             return client;
         }
         RaftClient toLeader = newClient(group, leader.get());
-        return retire(group, client, toLeader) ? toLeader : client(group);
+        return retire(group, client, toLeader) ? toLeader : client(group, repeatable);
     }
 
     /**
@@ -887,8 +940,10 @@ public final class RaftNode implements AutoCloseable {
      * client is closed once the requests it still carries have had their time.
      */
     private boolean retire(RaftGroup group, RaftClient client, RaftClient successor) {
-        boolean replaced = successor == null ? clients.remove(group.getGroupId(), client)
-                : clients.replace(group.getGroupId(), client, successor);
+        RaftGroupId id = group.getGroupId(); // the client is in one map or the other
+        boolean replaced = successor == null
+                ? clients.remove(id, client) || repeatableClients.remove(id, client)
+                : clients.replace(id, client, successor) || repeatableClients.replace(id, client, successor);
         if (!replaced) {
             if (successor != null) {
                 closeQuietly(successor);
@@ -934,6 +989,7 @@ public final class RaftNode implements AutoCloseable {
         retries.shutdownNow();
         submitters.shutdownNow();
         clients.values().forEach(RaftNode::closeQuietly);
+        repeatableClients.values().forEach(RaftNode::closeQuietly);
         retiredClients.forEach(RaftNode::closeQuietly);
         try {
             server.close();

@@ -25,11 +25,12 @@ class NetnsFailoverIT {
 
     /**
      * A regression guard well above the target (2 s) and the stalls measured (0.4-2.4 s, the longer
-     * ones on a loaded machine), not the measurement, which is printed. The script itself checks
-     * that the initiator reconnects at once after a partition (its connection reset by the new
-     * holder) rather than at its next ping, up to 5 s later.
+     * ones on a loaded machine), not the measurement, which is printed; below the 7.2-7.3 s of a
+     * write forwarded to the cut-off leader that waited out Ratis's request timeout and a random
+     * resend. The script itself checks that the initiator reconnects at once after a partition
+     * (its connection reset by the new holder) rather than at its next ping, up to 5 s later.
      */
-    static final double STALL_LIMIT_SECONDS = 10;
+    static final double STALL_LIMIT_SECONDS = 6;
 
     @Test
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
