@@ -33,8 +33,6 @@ public record RaftMember(String name, InetSocketAddress raftAddress) {
     }
 
     RaftPeer peer() {
-        String host = raftAddress.getHostString();
-        String address = (host.contains(":") ? "[" + host + "]" : host) + ":" + raftAddress.getPort();
-        return RaftPeer.newBuilder().setId(peerId()).setAddress(address).build();
+        return RaftPeer.newBuilder().setId(peerId()).setAddress(HostPort.of(raftAddress)).build();
     }
 }

@@ -2,6 +2,7 @@ package io.raftlun.admin;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.raftlun.consensus.HostPort;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -83,7 +84,7 @@ public final class AdminServer implements AutoCloseable {
         try {
             server = HttpServer.create(address, 64);
         } catch (IOException e) {
-            throw new IllegalStateException("cannot listen on " + address.getHostString() + ":" + address.getPort() + " for the admin API: " + e.getMessage(), e);
+            throw new IllegalStateException("cannot listen on " + HostPort.of(address) + " for the admin API: " + e.getMessage(), e);
         }
         ExecutorService executor = Executors.newFixedThreadPool(4, runnable -> {
             Thread thread = new Thread(runnable, "admin-http");

@@ -3,6 +3,7 @@ package io.raftlun.cluster;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.raftlun.blockstore.NodeStorage;
 import io.raftlun.blockstore.VolumeRecord;
+import io.raftlun.consensus.HostPort;
 import io.raftlun.consensus.MetaStateMachine;
 import io.raftlun.consensus.RaftGroups;
 import io.raftlun.consensus.RaftMember;
@@ -106,8 +107,8 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
             node.resumeRebuilds();
         } catch (IOException e) {
             node.close();
-            throw new UncheckedIOException("cannot start the Raft server on " + node.self.raftAddress().getHostString()
-                    + ":" + node.self.raftAddress().getPort() + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot start the Raft server on " + HostPort.of(node.self.raftAddress())
+                    + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             node.close();
             throw e;
@@ -637,7 +638,7 @@ public final class ClusterNode implements TargetStore, AutoCloseable {
             socket.connect(raftAddress, 2000);
         } catch (IOException e) {
             throw new ConfigException("node " + name + " does not answer on its Raft address "
-                    + raftAddress.getHostString() + ":" + raftAddress.getPort() + " (" + e.getMessage() + ")");
+                    + HostPort.of(raftAddress) + " (" + e.getMessage() + ")");
         }
     }
 

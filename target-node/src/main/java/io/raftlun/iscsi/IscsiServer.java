@@ -16,6 +16,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.raftlun.consensus.HostPort;
 import io.raftlun.iscsi.pdu.PduDecoder;
 import io.raftlun.iscsi.pdu.PduEncoder;
 import io.raftlun.iscsi.session.IscsiConnection;
@@ -110,12 +111,12 @@ public final class IscsiServer implements AutoCloseable {
         try {
             Channel listener = bootstrap.bind(settings.portal()).syncUninterruptibly().channel();
             InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
-            log.info("iSCSI portal listening on {}:{}", bound.getHostString(), bound.getPort());
+            log.info("iSCSI portal listening on {}", HostPort.of(bound));
             return new IscsiServer(acceptors, workers, listener, sessions, connections);
         } catch (Exception e) {
             acceptors.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            throw new IllegalStateException("cannot listen on " + settings.portal().getHostString() + ":" + settings.portal().getPort() + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot listen on " + HostPort.of(settings.portal()) + ": " + e.getMessage(), e);
         }
     }
 

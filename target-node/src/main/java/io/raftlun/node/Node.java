@@ -8,6 +8,7 @@ import io.raftlun.cluster.ClusterConfig;
 import io.raftlun.cluster.ClusterNode;
 import io.raftlun.cluster.ClusterOptions;
 import io.raftlun.cluster.FloatingPortal;
+import io.raftlun.consensus.HostPort;
 import io.raftlun.iscsi.IscsiMetrics;
 import io.raftlun.iscsi.IscsiServer;
 import io.raftlun.iscsi.IscsiSettings;
@@ -180,8 +181,7 @@ public final class Node implements AutoCloseable {
 
     /** host:port as SendTargets announces it (IPv6 in brackets). */
     public static String portalName(InetSocketAddress address) {
-        String host = address.getAddress().getHostAddress();
-        return (host.contains(":") ? "[" + host + "]" : host) + ":" + address.getPort();
+        return HostPort.of(address.getAddress().getHostAddress(), address.getPort());
     }
 
     private void routes() {
