@@ -100,6 +100,8 @@ class LocalClusterIT {
         assertEquals(1, after.exitCode(), after.output());
         assertTrue(after.output().contains("down"), after.output());
         assertFalse(Files.exists(dir.resolve("node1/node.pid")));
+        String log = Files.readString(dir.resolve("node1/node.log"));
+        assertFalse(log.contains("log checksum class"), "the jar leaves out Ratis's slow log checksum:\n" + log);
     }
 
     @Test
