@@ -37,8 +37,9 @@ class IndexWaitersTest {
         IndexWaiters waiters = new IndexWaiters(applied::get);
         List<CompletableFuture<Void>> futures = new ArrayList<>();
         Thread waiting = new Thread(() -> {
-            while (applied.get() < indexes) {
-                futures.add(waiters.await(applied.get() + 1));
+            // the next index, read once: read again, it could be past the last one applied
+            for (long next = applied.get() + 1; next <= indexes; next = applied.get() + 1) {
+                futures.add(waiters.await(next));
             }
         });
         waiting.start();
