@@ -25,8 +25,9 @@ import picocli.CommandLine.Option;
                 "Targets run alternately for several rounds; the report gives medians and raftlun/tgt ratios",
                 "as a markdown table (report.md), a chart (ratios.png) and raw numbers (measurements.csv).",
                 "Needs: tgt, qemu-utils, qemu-block-extra, qemu-system-common, fio, fuse3.",
-                "Exit status: 0 when every run succeeded; 1 when one failed (a failed failover run is",
-                "listed in the report, after the results of the rest); 2 on bad options or missing tools."})
+                "Exit status: 0 when every run succeeded; 1 when one failed (a failed failover or catch-up",
+                "run is listed in the report, after the results of the rest); 2 on bad options or missing",
+                "tools."})
 public final class BenchCommand implements Callable<Integer> {
 
     private static final long MIB = 1024 * 1024;
@@ -145,6 +146,14 @@ public final class BenchCommand implements Callable<Integer> {
                     }
                     report.add(List.of(new Measurement(target.name(), "peak RSS under load, largest process", "MiB",
                             peakRss.get() / (double) MIB, false)));
+                    if (target.name().equals(RaftlunNodes.CLUSTER)) {
+                        try {
+                            report.add(print(CatchUp.run((RaftlunNodes) target, size)));
+                        } catch (IOException e) { // reported with the results, which still count
+                            System.out.printf("round %d/%d: catch-up: %s%n", round, rounds, e.getMessage());
+                            report.failed("round " + round + ": catch-up: " + e.getMessage());
+                        }
+                    }
                 }
             }
             if (failover) {

@@ -48,6 +48,12 @@ final class Processes {
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
+    /** {@link #start}, the output added to what {@code log} holds already. */
+    static Process startAppending(Path log, List<String> command) throws IOException {
+        return new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    }
+
     static void stop(Process process) throws InterruptedException {
         if (process == null || !process.isAlive()) {
             return;

@@ -33,6 +33,8 @@ final class RaftlunNodes implements TargetUnderTest {
     private final List<Process> nodes;
     private final List<Path> dataDirs = new ArrayList<>();
     private final List<String> adminAddresses = new ArrayList<>(); // host:port of each node's admin API
+    private final List<List<String>> commands = new ArrayList<>(); // each cluster node's, to start it again
+    private final List<Path> logs = new ArrayList<>();
 
     private RaftlunNodes(String name, String host, int port, List<Process> nodes) {
         this.name = name;
@@ -105,7 +107,9 @@ final class RaftlunNodes implements TargetUnderTest {
                 }
                 target.dataDirs.add(dir.resolve("data"));
                 target.adminAddresses.add(host + ":" + adminPort);
-                target.nodes.add(Processes.start(workDir.resolve("raftlun-rf3-node" + i + ".log"), command));
+                target.commands.add(command);
+                target.logs.add(workDir.resolve("raftlun-rf3-node" + i + ".log"));
+                target.nodes.add(Processes.start(target.logs.get(i - 1), command));
             }
             Processes.waitForPort("127.0.0.1", port, Duration.ofSeconds(90)); // opens once the LUN exists
             target.host = "127.0.0." + target.volumeLeader(Duration.ofSeconds(30)).substring("node".length());
@@ -148,6 +152,40 @@ final class RaftlunNodes implements TargetUnderTest {
             }
             Thread.sleep(200);
         }
+    }
+
+    /** The index (0-2) of a node that replicates the LUN's volume without leading it. */
+    int volumeFollower() throws IOException, InterruptedException {
+        String leader = volumeLeader(Duration.ofSeconds(30));
+        return "node1".equals(leader) ? 1 : 0;
+    }
+
+    /** Stops node {@code index} (0-2) as an operator would (SIGTERM, the node shuts down cleanly). */
+    void stopNode(int index) throws InterruptedException {
+        Processes.stop(nodes.get(index));
+    }
+
+    /** Starts node {@code index} (0-2) again with the command it first ran, its output added to its log. */
+    void restartNode(int index) throws IOException {
+        nodes.set(index, Processes.startAppending(logs.get(index), commands.get(index)));
+    }
+
+    /**
+     * The LUN's volume's {@code key} ({@code commitIndex}, {@code appliedIndex}) as node {@code index}
+     * (0-2) reports it; -1 while the node does not answer or has no replica running yet.
+     */
+    long volumeIndex(int index, String key) throws InterruptedException {
+        try {
+            Map<?, ?> cluster = (Map<?, ?>) status(index).get("cluster");
+            for (Object volume : (List<?>) cluster.get("volumes")) {
+                if (((Map<?, ?>) volume).get(key) instanceof Number value) {
+                    return value.longValue();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not up yet
+        }
+        return -1;
     }
 
     /** Node {@code index}'s (0-2) /api/status. */

@@ -4,10 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ProcessesTest {
 
@@ -22,6 +25,15 @@ class ProcessesTest {
         }
         long used = Processes.cpuNanos(pid) - before;
         assertTrue(used >= 250_000_000L, "300 ms of computing counted as " + used / 1_000_000 + " ms (" + sink + ")");
+    }
+
+    /** A cluster node started again (the catch-up measurement) keeps its first run's log. */
+    @Test
+    void aProcessStartedAgainAddsToItsLog(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("node.log");
+        Processes.start(log, List.of("echo", "first run")).waitFor();
+        Processes.startAppending(log, List.of("echo", "second run")).waitFor();
+        assertEquals("first run\nsecond run\n", Files.readString(log));
     }
 
     @Test
