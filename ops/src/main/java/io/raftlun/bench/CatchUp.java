@@ -28,9 +28,7 @@ final class CatchUp {
         long step = lunBytes / writes / WRITE_BYTES * WRITE_BYTES;
         String output = Processes.run(Duration.ofMinutes(5), List.of("qemu-img", "bench", "-f", "raw", "-t", "none",
                 "-i", "threads", "-w", "-c", Long.toString(writes), "-d", "8", "-s", Integer.toString(WRITE_BYTES),
-                "-S", Long.toString(step), "json:{\"driver\":\"raw\",\"size\":" + lunBytes + ",\"file\":{\"driver\":"
-                        + "\"iscsi\",\"transport\":\"tcp\",\"portal\":\"" + cluster.portal() + "\",\"target\":\""
-                        + cluster.iqn() + "\",\"lun\":" + cluster.lun() + "}}"));
+                "-S", Long.toString(step), QemuImgBench.image(cluster, lunBytes)));
         if (!output.contains("Run completed")) {
             throw new IllegalStateException("qemu-img bench printed no result:\n" + output);
         }
@@ -41,6 +39,9 @@ final class CatchUp {
             }
         }
 
+        if (committed < 0) {
+            throw new IOException("the nodes that stayed answer no commit index");
+        }
         long start = System.nanoTime();
         cluster.restartNode(away);
         long answered = 0;

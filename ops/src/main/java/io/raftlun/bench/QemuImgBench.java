@@ -36,6 +36,13 @@ record QemuImgBench(String label, boolean write, int depth, int requestBytes, in
         return new QemuImgBench(label, write, depth, requestBytes, requests, workingSetBytes, cpu);
     }
 
+    /** The target's LUN as QEMU opens it: its first {@code bytes} only, through libiscsi. */
+    static String image(TargetUnderTest target, long bytes) {
+        return "json:{\"driver\":\"raw\",\"size\":" + bytes + ",\"file\":{\"driver\":\"iscsi\","
+                + "\"transport\":\"tcp\",\"portal\":\"" + target.portal() + "\",\"target\":\"" + target.iqn()
+                + "\",\"lun\":" + target.lun() + "}}";
+    }
+
     @Override
     public List<Measurement> run(TargetUnderTest target, Path workDir) throws Exception {
         List<String> command = new java.util.ArrayList<>(List.of("qemu-img", "bench", "-f", "raw", "-t", "none",
@@ -44,9 +51,7 @@ record QemuImgBench(String label, boolean write, int depth, int requestBytes, in
         if (write) {
             command.add("-w");
         }
-        command.add("json:{\"driver\":\"raw\",\"size\":" + workingSetBytes + ",\"file\":{\"driver\":\"iscsi\","
-                + "\"transport\":\"tcp\",\"portal\":\"" + target.portal() + "\",\"target\":\"" + target.iqn()
-                + "\",\"lun\":" + target.lun() + "}}");
+        command.add(image(target, workingSetBytes));
         long cpuBefore = target.cpuNanos();
         String output = Processes.run(Duration.ofMinutes(5), Processes.onCpu(initiatorCpu, command));
         // The target's CPU per request: less affected than throughput by other load on the

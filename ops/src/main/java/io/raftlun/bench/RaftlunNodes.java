@@ -154,10 +154,12 @@ final class RaftlunNodes implements TargetUnderTest {
         }
     }
 
-    /** The index (0-2) of a node that replicates the LUN's volume without leading it. */
+    /**
+     * The index (1 or 2) of a node that replicates the LUN's volume without leading it; never node 1,
+     * which was started with the LUN to create and answers the status questions.
+     */
     int volumeFollower() throws IOException, InterruptedException {
-        String leader = volumeLeader(Duration.ofSeconds(30));
-        return "node1".equals(leader) ? 1 : 0;
+        return "node2".equals(volumeLeader(Duration.ofSeconds(30))) ? 2 : 1;
     }
 
     /** Stops node {@code index} (0-2) as an operator would (SIGTERM, the node shuts down cleanly). */
