@@ -738,22 +738,48 @@ public final class RaftNode implements AutoCloseable {
      * reservation change) must keep Ratis's resending, whose retry cache applies it once.
      */
     private void abandonIfTheLeaderMoves(RaftGroup group, RaftClient client, CompletableFuture<?> request) {
+        whenTheLeaderMoves(group.getGroupId(), () -> Optional.ofNullable(client.getLeaderId()).map(RaftPeerId::toString),
+                request, followed -> {
+                    log.info("raft group {}: a request to {} is still under way, but the leader is now {}: "
+                            + "sending again there", group.getGroupId(), client.getLeaderId(), followed);
+                    repeatableClients.remove(group.getGroupId(), client);
+                    retiredClients.remove(client);
+                    closeQuietly(client); // fails the request, which ends the watch
+                });
+    }
+
+    /**
+     * A read answered by {@code leader} (a follower's read barrier), failed as soon as this node's
+     * replica follows another leader: asked of a leader that was cut off, it would wait out the
+     * caller's whole timeout before the caller asked again.
+     */
+    public CompletableFuture<Message> readFromLeader(RaftGroup group, String leader, Message query) {
+        CompletableFuture<Message> read = readFrom(group, leader, query);
+        whenTheLeaderMoves(group.getGroupId(), () -> Optional.of(leader), read, followed -> read.completeExceptionally(
+                new IOException("raft group " + group.getGroupId() + ": asked " + leader + ", but the leader is now "
+                        + followed)));
+        return read;
+    }
+
+    /**
+     * Every half election timeout while {@code request} is under way: once this node's replica
+     * follows another leader than {@code addressed} gives, {@code moved} is told which, once.
+     */
+    private void whenTheLeaderMoves(RaftGroupId group, java.util.function.Supplier<Optional<String>> addressed,
+                                    CompletableFuture<?> request, java.util.function.Consumer<String> moved) {
         long period = Math.max(50, settings.electionTimeout().toMillis() / 2);
+        java.util.concurrent.atomic.AtomicBoolean told = new java.util.concurrent.atomic.AtomicBoolean();
         ScheduledFuture<?> watch;
         try {
             watch = retries.scheduleWithFixedDelay(() -> {
-                RaftPeerId addressed = client.getLeaderId();
-                Optional<String> followed = leader(group.getGroupId());
-                if (!request.isDone() && addressed != null && followed.isPresent()
-                        && !followed.get().equals(addressed.toString())) {
-                    log.info("raft group {}: a request to {} is still under way, but the leader is now {}: "
-                            + "sending again there", group.getGroupId(), addressed, followed.get());
-                    repeatableClients.remove(group.getGroupId(), client);
-                    retiredClients.remove(client);
-                    closeQuietly(client); // fails the request, which ends this watch
+                Optional<String> asked = addressed.get();
+                Optional<String> followed = leader(group);
+                if (!request.isDone() && asked.isPresent() && followed.isPresent()
+                        && !followed.get().equals(asked.get()) && told.compareAndSet(false, true)) {
+                    moved.accept(followed.get());
                 }
             }, period, period, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) { // closing: close() closes the client
+        } catch (java.util.concurrent.RejectedExecutionException e) { // closing: the request fails with it
             return;
         }
         request.whenComplete((reply, failure) -> watch.cancel(false));

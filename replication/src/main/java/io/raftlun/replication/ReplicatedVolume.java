@@ -193,8 +193,9 @@ public final class ReplicatedVolume implements BlockVolume {
      * instead, which can be an entry of Ratis's own that follows the change (with log metadata on,
      * it mostly was, and Ratis 3.3 told the follower it was committed only with its next heartbeat:
      * one read in eight right after a write through a follower waited 250 ms). Without an answer
-     * from the leader (none known, an older node, a failure), or not caught up within
-     * {@link #CATCH_UP_WAIT} of asking, Ratis's own.
+     * from the leader (none known, an older node, a failure, or this node follows another leader
+     * meanwhile: the one asked was cut off), or not caught up within {@link #CATCH_UP_WAIT} of
+     * asking, Ratis's own.
      */
     private CompletableFuture<Message> startBarrier() {
         RaftGroup current = group.get();
@@ -207,7 +208,7 @@ public final class ReplicatedVolume implements BlockVolume {
         if (leader.isEmpty()) {
             return ratisOwn.get();
         }
-        return raft.readFrom(current, leader.get(), query)
+        return raft.readFromLeader(current, leader.get(), query)
                 .thenCompose(answer -> answer.getContent().size() == Long.BYTES
                         ? replica.applied(VolumeEntry.offset(answer)).thenApply(applied -> answer)
                         : ratisOwn.get())
