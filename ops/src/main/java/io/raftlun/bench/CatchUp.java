@@ -38,7 +38,6 @@ final class CatchUp {
                 committed = Math.max(committed, cluster.volumeIndex(node, "commitIndex"));
             }
         }
-
         if (committed < 0) {
             throw new IOException("the nodes that stayed answer no commit index");
         }
@@ -57,12 +56,9 @@ final class CatchUp {
                 double serving = Math.max(now - answered, POLL_MILLIS * 1_000_000L) / 1e9;
                 String name = cluster.name();
                 return List.of(
-                        new Measurement(name, "catch-up of 1% changed, from start", "s", (now - start) / 1e9,
-                                false),
-                        new Measurement(name, "catch-up of 1% changed, once up", "s", serving,
-                                false),
-                        new Measurement(name, "catch-up rate once up", "MiB/s",
-                                changedMib / serving, true));
+                        new Measurement(name, "catch-up of 1% changed, from start", "s", (now - start) / 1e9, false),
+                        new Measurement(name, "catch-up of 1% changed, once up", "s", serving, false),
+                        new Measurement(name, "catch-up rate once up", "MiB/s", changedMib / serving, true));
             }
             if (now - start > LIMIT.toNanos()) {
                 throw new IOException("node" + (away + 1) + " had applied " + applied + " of " + committed
