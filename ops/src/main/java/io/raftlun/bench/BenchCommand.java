@@ -153,6 +153,12 @@ public final class BenchCommand implements Callable<Integer> {
                             System.out.printf("round %d/%d: catch-up: %s%n", round, rounds, e.getMessage());
                             report.failed("round " + round + ": catch-up: " + e.getMessage());
                         }
+                        try { // last: the cluster has four nodes afterwards
+                            report.add(print(RebuildRate.run((RaftlunNodes) target, work)));
+                        } catch (IOException e) {
+                            System.out.printf("round %d/%d: rebuild: %s%n", round, rounds, e.getMessage());
+                            report.failed("round " + round + ": rebuild: " + e.getMessage());
+                        }
                     }
                 }
             }

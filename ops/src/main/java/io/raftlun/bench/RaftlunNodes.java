@@ -35,6 +35,8 @@ final class RaftlunNodes implements TargetUnderTest {
     private final List<String> adminAddresses = new ArrayList<>(); // host:port of each node's admin API
     private final List<List<String>> commands = new ArrayList<>(); // each cluster node's, to start it again
     private final List<Path> logs = new ArrayList<>();
+    private NodeConfigFile.Cluster clusterConfig; // a cluster's, for a node added to it
+    private int raftPort;
 
     private RaftlunNodes(String name, String host, int port, List<Process> nodes) {
         this.name = name;
@@ -91,6 +93,8 @@ final class RaftlunNodes implements TargetUnderTest {
         NodeConfigFile.Cluster cluster = new NodeConfigFile.Cluster(java.util.UUID.randomUUID().toString(), members,
                 3, electionTimeoutMs);
         RaftlunNodes target = new RaftlunNodes(CLUSTER, "127.0.0.1", port, new ArrayList<>());
+        target.clusterConfig = cluster;
+        target.raftPort = raftPort;
         int adminPort = raftPort + 1;
         deleteTree(workDir.resolve("raftlun-rf3")); // a new cluster each round: an old one's groups are not its own
         try {
@@ -162,19 +166,73 @@ final class RaftlunNodes implements TargetUnderTest {
         return "node2".equals(volumeLeader(Duration.ofSeconds(30))) ? 2 : 1;
     }
 
-    /** Stops node {@code index} (0-2) as an operator would (SIGTERM, the node shuts down cleanly). */
+    /** Stops node {@code index} (from 0) as an operator would (SIGTERM, the node shuts down cleanly). */
     void stopNode(int index) throws InterruptedException {
         Processes.stop(nodes.get(index));
     }
 
-    /** Starts node {@code index} (0-2) again with the command it first ran, its output added to its log. */
+    /** Starts node {@code index} (from 0) again with the command it first ran, its output added to its log. */
     void restartNode(int index) throws IOException {
         nodes.set(index, Processes.startAppending(logs.get(index), commands.get(index)));
     }
 
     /**
+     * Adds node 4 on 127.0.0.4 to the cluster, as {@code raftlun cluster add-node} does: started
+     * with the cluster's config marked joining, then made a member of the meta group through node
+     * 1. Returns its index (3); it holds no replica until one is rebuilt on it.
+     */
+    int addNode(Path workDir) throws IOException, InterruptedException {
+        int index = nodes.size();
+        String name = "node" + (index + 1);
+        String host = "127.0.0." + (index + 1);
+        List<NodeConfigFile.Cluster.Member> members = new ArrayList<>(clusterConfig.members());
+        members.add(new NodeConfigFile.Cluster.Member(name, host + ":" + raftPort));
+        NodeConfigFile.Cluster joining = new NodeConfigFile.Cluster(clusterConfig.id(), members,
+                clusterConfig.replicationFactor(), clusterConfig.electionTimeoutMs(), null, true);
+        Path dir = Files.createDirectories(workDir.resolve("raftlun-rf3/" + name));
+        Path config = dir.resolve("node.json");
+        ConfigFiles.write(config, new NodeConfigFile(name, dir.resolve("data").toString(), host + ":" + port,
+                host + ":" + (raftPort + 1), null, joining));
+        List<String> command = new ArrayList<>(LocalCluster.javaCommand());
+        command.addAll(List.of("node", "--config", config.toString()));
+        dataDirs.add(dir.resolve("data"));
+        adminAddresses.add(host + ":" + (raftPort + 1));
+        commands.add(command);
+        logs.add(workDir.resolve("raftlun-rf3-" + name + ".log"));
+        nodes.add(Processes.start(logs.get(index), command));
+        Processes.waitForPort(host, raftPort + 1, Duration.ofSeconds(90));
+        admin(0, "POST", "/api/members/add?name=" + name + "&raft=" + host + ":" + raftPort);
+        return index;
+    }
+
+    /** The name of the LUN's volume, as node 1 reports it. */
+    String volumeName() throws IOException, InterruptedException {
+        Map<?, ?> cluster = (Map<?, ?>) status(0).get("cluster");
+        for (Object volume : (List<?>) cluster.get("volumes")) {
+            return (String) ((Map<?, ?>) volume).get("volume");
+        }
+        throw new IOException("node1 reports no volume");
+    }
+
+    /** Has node {@code index} rebuild a replica of {@code volume} from the volume's leader, unlimited in rate. */
+    void startRebuild(int index, String volume) throws IOException, InterruptedException {
+        admin(index, "POST", "/api/rebuild?volume=" + java.net.URLEncoder.encode(volume,
+                java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Node {@code index}'s rebuild of {@code volume} as /api/rebuilds reports it; null when it reports none. */
+    Map<?, ?> rebuild(int index, String volume) throws IOException, InterruptedException {
+        for (Object r : (List<?>) admin(index, "GET", "/api/rebuilds").get("rebuilds")) {
+            if (volume.equals(((Map<?, ?>) r).get("volume"))) {
+                return (Map<?, ?>) r;
+            }
+        }
+        return null;
+    }
+
+    /**
      * The LUN's volume's {@code key} ({@code commitIndex}, {@code appliedIndex}) as node {@code index}
-     * (0-2) reports it; -1 while the node does not answer or has no replica running yet.
+     * (from 0) reports it; -1 while the node does not answer or has no replica running yet.
      */
     long volumeIndex(int index, String key) throws InterruptedException {
         try {
@@ -190,7 +248,7 @@ final class RaftlunNodes implements TargetUnderTest {
         return -1;
     }
 
-    /** Node {@code index}'s (0-2) /api/status. */
+    /** Node {@code index}'s (from 0) /api/status. */
     Map<?, ?> status(int index) throws IOException, InterruptedException {
         return admin(index, "GET", "/api/status");
     }
