@@ -159,13 +159,29 @@ final class Report {
         return value >= 100 ? String.format(Locale.ROOT, "%.0f", value) : String.format(Locale.ROOT, "%.2f", value);
     }
 
+    /**
+     * The metrics the chart shows: those with a ratio for at least one contender. The rest
+     * (elections, catch-up, rebuild, failover pauses) have no reference value; report.md has them.
+     */
+    List<Measurement> chartedMetrics() {
+        List<String> contenders = targets().stream().filter(t -> !t.equals(reference)).toList();
+        return metrics().values().stream()
+                .filter(m -> contenders.stream().anyMatch(t -> finite(ratio(t, m.metric(), m.higherIsBetter()))))
+                .toList();
+    }
+
+    private static boolean finite(double value) {
+        return !Double.isNaN(value) && !Double.isInfinite(value);
+    }
+
     /** A bar per metric and contender: its ratio against the reference, with the 1.0 line drawn. */
     void chart(Path png) throws IOException {
         List<String> contenders = targets().stream().filter(t -> !t.equals(reference)).toList();
-        List<Measurement> metrics = new ArrayList<>(metrics().values());
+        List<Measurement> metrics = chartedMetrics();
         int rowHeight = 18 * Math.max(1, contenders.size()) + 8;
         int width = 1000;
         int left = 330;
+        int labelRoom = 150; // right of the longest bar: "3.88× raftlun-rf1"
         int height = 60 + rowHeight * metrics.size();
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
@@ -177,12 +193,12 @@ final class Report {
         for (Measurement m : metrics) {
             for (String t : contenders) {
                 double r = ratio(t, m.metric(), m.higherIsBetter());
-                if (!Double.isNaN(r) && !Double.isInfinite(r)) {
+                if (finite(r)) {
                     max = Math.max(max, r);
                 }
             }
         }
-        double scale = (width - left - 60) / max;
+        double scale = (width - left - labelRoom) / max;
         g.setColor(Color.DARK_GRAY);
         g.drawString("raftlun relative to " + reference + " (above 1 = raftlun better)", left, 20);
         Color[] colors = {new Color(0x2b6cb0), new Color(0xdd6b20), new Color(0x38a169)};
@@ -192,7 +208,10 @@ final class Report {
             g.drawString(m.metric(), 10, y + 14);
             for (int i = 0; i < contenders.size(); i++) {
                 double r = ratio(contenders.get(i), m.metric(), m.higherIsBetter());
-                int bar = Double.isNaN(r) ? 0 : (int) Math.min(width - left - 60, r * scale);
+                if (!finite(r)) {
+                    continue; // this contender did not run it
+                }
+                int bar = (int) (r * scale);
                 g.setColor(colors[i % colors.length]);
                 g.fillRect(left, y + 2 + 18 * i, bar, 14);
                 g.setColor(Color.BLACK);
@@ -213,9 +232,17 @@ final class Report {
     void writeCsv(Path csv) throws IOException {
         StringBuilder text = new StringBuilder("target,metric,unit,value\n");
         for (Measurement m : measurements) {
-            text.append(m.target()).append(',').append(m.metric()).append(',').append(m.unit()).append(',')
-                    .append(m.value()).append('\n');
+            text.append(csvField(m.target())).append(',').append(csvField(m.metric())).append(',')
+                    .append(csvField(m.unit())).append(',').append(m.value()).append('\n');
         }
         Files.writeString(csv, text);
+    }
+
+    /** A CSV field as RFC 4180 has it: quoted when it holds a comma, a quote or a line break. */
+    static String csvField(String value) {
+        if (value.contains(",") || value.contains("\"") || value.contains("\n")) {
+            return '"' + value.replace("\"", "\"\"") + '"';
+        }
+        return value;
     }
 }

@@ -65,6 +65,41 @@ class ReportTest {
     }
 
     @Test
+    void theChartLeavesOutWhatHasNoReferenceValue() throws Exception {
+        Report report = new Report("tgt");
+        report.add(run("tgt", 1000, 100));
+        report.add(run(RaftlunNodes.SINGLE, 1500, 80));
+        report.add(List.of(new Measurement(RaftlunNodes.CLUSTER, "rebuild of a replica, copy rate", "MiB/s", 150, true)));
+        assertEquals(List.of("4k QD32 read IOPS", "4k QD1 read latency", "peak RSS under load"),
+                report.chartedMetrics().stream().map(Measurement::metric).toList());
+        assertTrue(report.markdown("machine").contains("| rebuild of a replica, copy rate | MiB/s |"),
+                "report.md keeps it");
+        java.nio.file.Path png = java.nio.file.Files.createTempFile("ratios", ".png");
+        try {
+            report.chart(png);
+            assertEquals(60 + (18 * 2 + 8) * 3, javax.imageio.ImageIO.read(png.toFile()).getHeight(),
+                    "a row per charted metric");
+        } finally {
+            java.nio.file.Files.delete(png);
+        }
+    }
+
+    @Test
+    void aMetricNameWithACommaIsOneCsvField() throws Exception {
+        Report report = new Report("tgt");
+        report.add(List.of(new Measurement(RaftlunNodes.CLUSTER, "rebuild of a replica, copy rate", "MiB/s", 150, true)));
+        java.nio.file.Path csv = java.nio.file.Files.createTempFile("measurements", ".csv");
+        try {
+            report.writeCsv(csv);
+            assertEquals(List.of("target,metric,unit,value", "raftlun-rf3,\"rebuild of a replica, copy rate\",MiB/s,150.0"),
+                    java.nio.file.Files.readAllLines(csv));
+        } finally {
+            java.nio.file.Files.delete(csv);
+        }
+        assertEquals("\"say \"\"hi\"\"\"", Report.csvField("say \"hi\""));
+    }
+
+    @Test
     void theMedianOfPairsIsTheMiddleOneOrTheMeanOfTheTwoMiddleOnes() {
         assertEquals(0.02, MetricsCost.median(new double[] {0.5, 0.02, -0.3}), 1e-12);
         assertEquals(0.015, MetricsCost.median(new double[] {0.5, 0.02, 0.01, -0.3}), 1e-12);
