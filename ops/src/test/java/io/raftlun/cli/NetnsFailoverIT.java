@@ -31,6 +31,12 @@ class NetnsFailoverIT {
      * (its connection reset by the new holder) rather than at its next ping, up to 5 s later.
      */
     static final double STALL_LIMIT_SECONDS = 6;
+    /**
+     * The partition's own guard: 0.64-1.38 s in 73 runs otherwise, but 3.8-4.4 s in 7 runs of 80
+     * while a Raft client abandoned at the cut-off leader was closed on the retry thread,
+     * holding up the resend of its writes for gRPC's 3 s channel shutdown.
+     */
+    static final double PARTITION_STALL_LIMIT_SECONDS = 3;
 
     @Test
     @Timeout(value = 12, unit = TimeUnit.MINUTES)
@@ -49,6 +55,8 @@ class NetnsFailoverIT {
         assertEquals(4, measured.size(), output); // drain, kill, rejoin, partition
         measured.forEach((phase, seconds) -> assertTrue(seconds < STALL_LIMIT_SECONDS,
                 "longest write stall across the " + phase + ": " + seconds + " s"));
+        assertTrue(measured.get("partition") < PARTITION_STALL_LIMIT_SECONDS,
+                "longest write stall across the partition: " + measured.get("partition") + " s");
         assertTrue(output.lines().anyMatch(line -> line.matches("files [1-9][0-9]+")), output);
     }
 
