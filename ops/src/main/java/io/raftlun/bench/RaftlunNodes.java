@@ -201,23 +201,24 @@ final class RaftlunNodes implements TargetUnderTest {
         logs.add(workDir.resolve("raftlun-rf3-" + name + ".log"));
         nodes.add(Processes.start(logs.get(index), command));
         Processes.waitForPort(host, raftPort + 1, Duration.ofSeconds(90));
-        admin(0, "POST", "/api/members/add?name=" + name + "&raft=" + host + ":" + raftPort);
+        // a membership change: on a loaded machine it takes longer than a status question
+        admin(0, "POST", "/api/members/add?name=" + name + "&raft=" + host + ":" + raftPort, Duration.ofSeconds(90));
         return index;
     }
 
     /** The name of the LUN's volume, as node 1 reports it. */
     String volumeName() throws IOException, InterruptedException {
-        Map<?, ?> cluster = (Map<?, ?>) status(0).get("cluster");
-        for (Object volume : (List<?>) cluster.get("volumes")) {
-            return (String) ((Map<?, ?>) volume).get("volume");
+        List<?> volumes = (List<?>) ((Map<?, ?>) status(0).get("cluster")).get("volumes");
+        if (volumes.isEmpty()) {
+            throw new IOException("node1 reports no volume");
         }
-        throw new IOException("node1 reports no volume");
+        return (String) ((Map<?, ?>) volumes.get(0)).get("volume");
     }
 
     /** Has node {@code index} rebuild a replica of {@code volume} from the volume's leader, unlimited in rate. */
     void startRebuild(int index, String volume) throws IOException, InterruptedException {
         admin(index, "POST", "/api/rebuild?volume=" + java.net.URLEncoder.encode(volume,
-                java.nio.charset.StandardCharsets.UTF_8));
+                java.nio.charset.StandardCharsets.UTF_8), Duration.ofSeconds(30));
     }
 
     /** Node {@code index}'s rebuild of {@code volume} as /api/rebuilds reports it; null when it reports none. */
@@ -259,9 +260,14 @@ final class RaftlunNodes implements TargetUnderTest {
     }
 
     private Map<?, ?> admin(int index, String method, String path) throws IOException, InterruptedException {
+        return admin(index, method, path, Duration.ofSeconds(3));
+    }
+
+    private Map<?, ?> admin(int index, String method, String path, Duration timeout)
+            throws IOException, InterruptedException {
         String token = Files.readString(dataDirs.get(index).resolve(AdminToken.FILE)).trim();
         return AdminClient.call(new AdminClient.Endpoint("node" + (index + 1), adminAddresses.get(index)), token,
-                method, path, null, Duration.ofSeconds(3));
+                method, path, null, timeout);
     }
 
     @Override
