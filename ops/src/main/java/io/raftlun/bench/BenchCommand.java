@@ -147,18 +147,10 @@ public final class BenchCommand implements Callable<Integer> {
                     report.add(List.of(new Measurement(target.name(), "peak RSS under load, largest process", "MiB",
                             peakRss.get() / (double) MIB, false)));
                     if (target.name().equals(RaftlunNodes.CLUSTER)) {
-                        try {
-                            report.add(print(CatchUp.run((RaftlunNodes) target, size)));
-                        } catch (IOException e) { // reported with the results, which still count
-                            System.out.printf("round %d/%d: catch-up: %s%n", round, rounds, e.getMessage());
-                            report.failed("round " + round + ": catch-up: " + e.getMessage());
-                        }
-                        try { // last: the cluster has four nodes afterwards
-                            report.add(print(RebuildRate.run((RaftlunNodes) target, work)));
-                        } catch (IOException e) {
-                            System.out.printf("round %d/%d: rebuild: %s%n", round, rounds, e.getMessage());
-                            report.failed("round " + round + ": rebuild: " + e.getMessage());
-                        }
+                        RaftlunNodes cluster = (RaftlunNodes) target;
+                        addOrListFailure(report, round, rounds, "catch-up", () -> CatchUp.run(cluster, size));
+                        // last: the cluster has four nodes afterwards
+                        addOrListFailure(report, round, rounds, "rebuild", () -> RebuildRate.run(cluster, work));
                     }
                 }
             }
@@ -205,6 +197,20 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.println("(failover pauses left out" + (root ? "" : ": network namespaces need root") + ")");
         }
         return report.failures().isEmpty() ? 0 : 1;
+    }
+
+    /**
+     * Adds what {@code measure} measured; if it fails, the failure is listed in the report instead
+     * and the round's other results still count.
+     */
+    private static void addOrListFailure(Report report, int round, int rounds, String what,
+                                         Callable<List<Measurement>> measure) throws Exception {
+        try {
+            report.add(print(measure.call()));
+        } catch (IOException e) {
+            System.out.printf("round %d/%d: %s: %s%n", round, rounds, what, e.getMessage());
+            report.failed("round " + round + ": " + what + ": " + e.getMessage());
+        }
     }
 
     private static List<Measurement> print(List<Measurement> results) {

@@ -95,25 +95,11 @@ final class RaftlunNodes implements TargetUnderTest {
         RaftlunNodes target = new RaftlunNodes(CLUSTER, "127.0.0.1", port, new ArrayList<>());
         target.clusterConfig = cluster;
         target.raftPort = raftPort;
-        int adminPort = raftPort + 1;
         deleteTree(workDir.resolve("raftlun-rf3")); // a new cluster each round: an old one's groups are not its own
         try {
             for (int i = 1; i <= 3; i++) {
-                Path dir = Files.createDirectories(workDir.resolve("raftlun-rf3/node" + i));
-                String host = "127.0.0." + i;
-                Path config = dir.resolve("node.json");
-                ConfigFiles.write(config, new NodeConfigFile("node" + i, dir.resolve("data").toString(),
-                        host + ":" + port, host + ":" + adminPort, null, cluster));
-                List<String> command = new ArrayList<>(LocalCluster.javaCommand());
-                command.addAll(List.of("node", "--config", config.toString()));
-                if (i == 1) {
-                    command.addAll(List.of("--target", IQN, "--lun", "1:" + sizeBytes));
-                }
-                target.dataDirs.add(dir.resolve("data"));
-                target.adminAddresses.add(host + ":" + adminPort);
-                target.commands.add(command);
-                target.logs.add(workDir.resolve("raftlun-rf3-node" + i + ".log"));
-                target.nodes.add(Processes.start(target.logs.get(i - 1), command));
+                target.startClusterNode(workDir, i, cluster,
+                        i == 1 ? List.of("--target", IQN, "--lun", "1:" + sizeBytes) : List.of());
             }
             Processes.waitForPort("127.0.0.1", port, Duration.ofSeconds(90)); // opens once the LUN exists
             target.host = "127.0.0." + target.volumeLeader(Duration.ofSeconds(30)).substring("node".length());
@@ -122,6 +108,28 @@ final class RaftlunNodes implements TargetUnderTest {
             target.close();
             throw new IOException(e.getMessage() + " (see " + workDir + "/raftlun-rf3-node*.log)", e);
         }
+    }
+
+    /**
+     * Starts cluster node {@code number} on 127.0.0.{@code number} (portal {@code port}, admin API
+     * on {@code raftPort + 1}) with {@code cluster} in its config and {@code extra} options after it.
+     */
+    private void startClusterNode(Path workDir, int number, NodeConfigFile.Cluster cluster, List<String> extra)
+            throws IOException {
+        String name = "node" + number;
+        String host = "127.0.0." + number;
+        Path dir = Files.createDirectories(workDir.resolve("raftlun-rf3/" + name));
+        Path config = dir.resolve("node.json");
+        ConfigFiles.write(config, new NodeConfigFile(name, dir.resolve("data").toString(), host + ":" + port,
+                host + ":" + (raftPort + 1), null, cluster));
+        List<String> command = new ArrayList<>(LocalCluster.javaCommand());
+        command.addAll(List.of("node", "--config", config.toString()));
+        command.addAll(extra);
+        dataDirs.add(dir.resolve("data"));
+        adminAddresses.add(host + ":" + (raftPort + 1));
+        commands.add(command);
+        logs.add(workDir.resolve("raftlun-rf3-" + name + ".log"));
+        nodes.add(Processes.start(logs.get(logs.size() - 1), command));
     }
 
     private static void deleteTree(Path dir) throws IOException {
@@ -187,19 +195,8 @@ final class RaftlunNodes implements TargetUnderTest {
         String host = "127.0.0." + (index + 1);
         List<NodeConfigFile.Cluster.Member> members = new ArrayList<>(clusterConfig.members());
         members.add(new NodeConfigFile.Cluster.Member(name, host + ":" + raftPort));
-        NodeConfigFile.Cluster joining = new NodeConfigFile.Cluster(clusterConfig.id(), members,
-                clusterConfig.replicationFactor(), clusterConfig.electionTimeoutMs(), null, true);
-        Path dir = Files.createDirectories(workDir.resolve("raftlun-rf3/" + name));
-        Path config = dir.resolve("node.json");
-        ConfigFiles.write(config, new NodeConfigFile(name, dir.resolve("data").toString(), host + ":" + port,
-                host + ":" + (raftPort + 1), null, joining));
-        List<String> command = new ArrayList<>(LocalCluster.javaCommand());
-        command.addAll(List.of("node", "--config", config.toString()));
-        dataDirs.add(dir.resolve("data"));
-        adminAddresses.add(host + ":" + (raftPort + 1));
-        commands.add(command);
-        logs.add(workDir.resolve("raftlun-rf3-" + name + ".log"));
-        nodes.add(Processes.start(logs.get(index), command));
+        startClusterNode(workDir, index + 1, new NodeConfigFile.Cluster(clusterConfig.id(), members,
+                clusterConfig.replicationFactor(), clusterConfig.electionTimeoutMs(), null, true), List.of());
         Processes.waitForPort(host, raftPort + 1, Duration.ofSeconds(90));
         // a membership change: on a loaded machine it takes longer than a status question
         admin(0, "POST", "/api/members/add?name=" + name + "&raft=" + host + ":" + raftPort, Duration.ofSeconds(90));

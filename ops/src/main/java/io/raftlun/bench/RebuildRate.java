@@ -25,7 +25,7 @@ final class RebuildRate {
         String volume = cluster.volumeName();
         long start = System.nanoTime();
         cluster.startRebuild(added, volume);
-        long copied = 0;
+        Long copied = null; // when the copy phase was seen over
         long bytes = 0;
         while (true) {
             Map<?, ?> status = cluster.rebuild(added, volume);
@@ -37,7 +37,7 @@ final class RebuildRate {
             if (phase.equals("failed")) {
                 throw new IOException("the rebuild on node" + (added + 1) + " failed: " + status.get("problem"));
             }
-            if (copied == 0 && !phase.equals("copying")) {
+            if (copied == null && !phase.equals("copying")) {
                 copied = now;
                 bytes = ((Number) status.get("bytesDone")).longValue();
             }
