@@ -5,9 +5,15 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
@@ -34,6 +40,13 @@ public final class IscsiServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(IscsiServer.class);
 
     private static final int LOGOUT_GRACE_SECONDS = 2;
+
+    /**
+     * Whether the portals use Linux's epoll (Netty's native transport) rather than Java's NIO
+     * selector: fewer system calls and no selected-key bookkeeping per wake-up, which a 4 KiB
+     * command at queue depth 1 pays on every request and every answer.
+     */
+    static final boolean EPOLL = Epoll.isAvailable();
 
     private final EventLoopGroup acceptors;
     private final EventLoopGroup workers;
@@ -71,14 +84,14 @@ public final class IscsiServer implements AutoCloseable {
      */
     public static IscsiServer start(IscsiSettings settings, TargetDirectory directory, IscsiMetrics metrics,
                                     boolean sharedPort) {
-        EventLoopGroup acceptors = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+        EventLoopGroup acceptors = new MultiThreadIoEventLoopGroup(1, ioHandlers());
+        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(ioHandlers());
         SessionRegistry sessions = new SessionRegistry();
         ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
         long idleMillis = settings.nopInInterval().toMillis();
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(acceptors, workers)
-                .channel(NioServerSocketChannel.class)
+                .channel(serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 256)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -105,19 +118,29 @@ public final class IscsiServer implements AutoCloseable {
                                         decoder, encoder));
                     }
                 });
-        if (sharedPort) {
+        if (sharedPort && EPOLL) {
+            bootstrap.option(EpollChannelOption.SO_REUSEPORT, true);
+        } else if (sharedPort) {
             bootstrap.option(NioChannelOption.of(StandardSocketOptions.SO_REUSEPORT), true);
         }
         try {
             Channel listener = bootstrap.bind(settings.portal()).syncUninterruptibly().channel();
             InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
-            log.info("iSCSI portal listening on {}", HostPort.of(bound));
+            log.info("iSCSI portal listening on {} ({})", HostPort.of(bound), EPOLL ? "epoll" : "NIO");
             return new IscsiServer(acceptors, workers, listener, sessions, connections);
         } catch (Exception e) {
             acceptors.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw new IllegalStateException("cannot listen on " + HostPort.of(settings.portal()) + ": " + e.getMessage(), e);
         }
+    }
+
+    private static IoHandlerFactory ioHandlers() {
+        return EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    }
+
+    private static Class<? extends ServerChannel> serverChannel() {
+        return EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
 
     /** The address actually bound (the port is chosen by the system when configured as 0). */

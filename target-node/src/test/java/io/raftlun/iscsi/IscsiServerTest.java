@@ -3,7 +3,9 @@ package io.raftlun.iscsi;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.netty.channel.epoll.Epoll;
 import io.raftlun.scsi.BlockTarget;
 import java.io.IOException;
 import java.net.BindException;
@@ -46,6 +48,16 @@ class IscsiServerTest {
             bindBeside(shared.localAddress()).close();
             assertThrows(BindException.class, () -> bindBeside(own.localAddress()).close());
         }
+    }
+
+    /**
+     * The build ships Netty's epoll library for Linux on x86-64, so the portals use it there; NIO
+     * is the fallback elsewhere, which would otherwise go unnoticed should the library go missing.
+     */
+    @Test
+    void portalsUseEpollOnLinuxX8664() {
+        assumeTrue(System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64"));
+        assertTrue(IscsiServer.EPOLL, () -> "epoll did not load: " + Epoll.unavailabilityCause());
     }
 
     private static Socket bindBeside(InetSocketAddress portal) throws IOException {
