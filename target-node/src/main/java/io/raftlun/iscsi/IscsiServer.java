@@ -9,11 +9,11 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
@@ -44,7 +44,8 @@ public final class IscsiServer implements AutoCloseable {
     /**
      * Whether the portals use Linux's epoll (Netty's native transport) rather than Java's NIO
      * selector: fewer system calls and no selected-key bookkeeping per wake-up, which a 4 KiB
-     * command at queue depth 1 pays on every request and every answer.
+     * command at queue depth 1 pays on every request and every answer (reads measured about 8%
+     * faster through QEMU's initiator).
      */
     static final boolean EPOLL = Epoll.isAvailable();
 
@@ -126,7 +127,8 @@ public final class IscsiServer implements AutoCloseable {
         try {
             Channel listener = bootstrap.bind(settings.portal()).syncUninterruptibly().channel();
             InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
-            log.info("iSCSI portal listening on {} ({})", HostPort.of(bound), EPOLL ? "epoll" : "NIO");
+            log.info("iSCSI portal listening on {} ({})", HostPort.of(bound),
+                    EPOLL ? "epoll" : "NIO; epoll unavailable: " + Epoll.unavailabilityCause());
             return new IscsiServer(acceptors, workers, listener, sessions, connections);
         } catch (Exception e) {
             acceptors.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
