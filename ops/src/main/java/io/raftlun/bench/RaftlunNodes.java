@@ -120,13 +120,14 @@ final class RaftlunNodes implements TargetUnderTest {
         String host = "127.0.0." + number;
         Path dir = Files.createDirectories(workDir.resolve("raftlun-rf3/" + name));
         Path config = dir.resolve("node.json");
-        ConfigFiles.write(config, new NodeConfigFile(name, dir.resolve("data").toString(), host + ":" + port,
-                host + ":" + (raftPort + 1), null, cluster));
+        String admin = host + ":" + (raftPort + 1);
+        ConfigFiles.write(config, new NodeConfigFile(name, dir.resolve("data").toString(), host + ":" + port, admin,
+                null, cluster));
         List<String> command = new ArrayList<>(LocalCluster.javaCommand());
         command.addAll(List.of("node", "--config", config.toString()));
         command.addAll(extra);
         dataDirs.add(dir.resolve("data"));
-        adminAddresses.add(host + ":" + (raftPort + 1));
+        adminAddresses.add(admin);
         commands.add(command);
         logs.add(workDir.resolve("raftlun-rf3-" + name + ".log"));
         nodes.add(Processes.start(logs.get(logs.size() - 1), command));

@@ -57,6 +57,11 @@ final class Report {
         return new ArrayList<>(names);
     }
 
+    /** The targets compared with the reference. */
+    private List<String> contenders() {
+        return targets().stream().filter(t -> !t.equals(reference)).toList();
+    }
+
     Map<String, Measurement> metrics() {
         Map<String, Measurement> metrics = new LinkedHashMap<>();
         measurements.forEach(m -> metrics.putIfAbsent(m.metric(), m));
@@ -83,7 +88,7 @@ final class Report {
 
     String markdown(String machine) {
         List<String> targets = targets();
-        List<String> contenders = targets.stream().filter(t -> !t.equals(reference)).toList();
+        List<String> contenders = contenders();
         StringBuilder md = new StringBuilder();
         md.append("| workload | unit |");
         targets.forEach(t -> md.append(' ').append(t).append(" |"));
@@ -164,7 +169,7 @@ final class Report {
      * (elections, catch-up, rebuild, failover pauses) have no reference value; report.md has them.
      */
     List<Measurement> chartedMetrics() {
-        List<String> contenders = targets().stream().filter(t -> !t.equals(reference)).toList();
+        List<String> contenders = contenders();
         return metrics().values().stream()
                 .filter(m -> contenders.stream().anyMatch(t -> finite(ratio(t, m.metric(), m.higherIsBetter()))))
                 .toList();
@@ -176,7 +181,7 @@ final class Report {
 
     /** A bar per metric and contender: its ratio against the reference, with the 1.0 line drawn. */
     void chart(Path png) throws IOException {
-        List<String> contenders = targets().stream().filter(t -> !t.equals(reference)).toList();
+        List<String> contenders = contenders();
         List<Measurement> metrics = chartedMetrics();
         int rowHeight = 18 * Math.max(1, contenders.size()) + 8;
         int width = 1000;
