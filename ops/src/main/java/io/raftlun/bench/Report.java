@@ -104,7 +104,8 @@ final class Report {
             }
             for (String t : contenders) {
                 double r = ratio(t, m.metric(), m.higherIsBetter());
-                md.append(' ').append(Double.isNaN(r) ? "–" : String.format(Locale.ROOT, "%.2f×", r)).append(" |");
+                // a median of 0 on either side (nothing measured) makes no ratio, as in the chart
+                md.append(' ').append(finite(r) ? String.format(Locale.ROOT, "%.2f×", r) : "–").append(" |");
             }
             md.append('\n');
         }

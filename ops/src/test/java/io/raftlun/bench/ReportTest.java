@@ -65,6 +65,16 @@ class ReportTest {
     }
 
     @Test
+    void aReferenceMedianOfZeroGivesNoRatio() {
+        Report report = new Report("tgt");
+        report.add(List.of(new Measurement("tgt", "4k QD32 write IOPS", "IOPS", 0, true)));
+        report.add(List.of(new Measurement(RaftlunNodes.SINGLE, "4k QD32 write IOPS", "IOPS", 1200, true)));
+        String markdown = report.markdown("machine");
+        assertTrue(markdown.contains("| 4k QD32 write IOPS | IOPS | 0.00 | 1200 | – |"), markdown);
+        assertFalse(markdown.contains("Infinity"), markdown);
+    }
+
+    @Test
     void theChartLeavesOutWhatHasNoReferenceValue() throws Exception {
         Report report = new Report("tgt");
         report.add(run("tgt", 1000, 100));
