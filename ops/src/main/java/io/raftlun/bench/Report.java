@@ -104,7 +104,7 @@ final class Report {
             }
             for (String t : contenders) {
                 double r = ratio(t, m.metric(), m.higherIsBetter());
-                // a median of 0 on either side (nothing measured) makes no ratio, as in the chart
+                // no median, or a median of 0 to divide by, makes no ratio (the chart leaves those out too)
                 md.append(' ').append(finite(r) ? String.format(Locale.ROOT, "%.2f×", r) : "–").append(" |");
             }
             md.append('\n');
