@@ -142,7 +142,7 @@ public final class LocalCluster {
         for (Member member : members()) {
             NodeConfigFile config = ConfigFiles.read(path(member.config()), NodeConfigFile.class);
             ConfigFiles.write(path(member.config()), new NodeConfigFile(config.name(), config.dataDir(), config.portal(),
-                    config.admin(), config.targets(), cluster, config.floatingDevice()));
+                    config.admin(), config.targets(), cluster, config.floatingDevice(), config.busyPollMicros()));
         }
         ConfigFiles.write(path(added.config()), new NodeConfigFile(added.name(), data.toString(), added.portal(),
                 added.admin(), null, new NodeConfigFile.Cluster(cluster.id(), cluster.members(),

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -80,6 +81,18 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
             + "collecting them costs; monitoring and alerts see nothing of this node.")
     boolean noMetrics;
 
+    @Option(names = "--busy-poll-us", paramLabel = "MICROSECONDS",
+            description = {"How long the portal's threads keep polling their connections for the next command "
+                    + "before they sleep (default " + IscsiSettings.DEFAULT_BUSY_POLL_MICROS + ": sleep at once; "
+                    + "e.g. 50). An initiator that waits for each answer (queue depth 1) then skips a thread "
+                    + "wake-up per command: 4 KiB reads at queue depth 1 took half as long on a lone node here. "
+                    + "Costs up to that much CPU after each burst of commands, and throughput where cores are "
+                    + "scarce: use it on a node with a core to spare."})
+    Integer busyPollMicros;
+
+    /** Longer than this is CPU spent for nothing: an initiator that waits this long is not waiting on us. */
+    static final int MAX_BUSY_POLL_MICROS = 10_000;
+
     @Override
     public Integer call() throws Exception {
         if (System.getProperty("io.netty.leakDetection.level") == null) {
@@ -90,6 +103,8 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
         }
         NodeConfigFile file = config == null ? new NodeConfigFile(null, null, null, null, null, null, null)
                 : ConfigFiles.read(config, NodeConfigFile.class);
+        Duration busyPoll = busyPoll(busyPollMicros != null ? busyPollMicros
+                : file.busyPollMicros() != null ? file.busyPollMicros() : IscsiSettings.DEFAULT_BUSY_POLL_MICROS);
         String dir = dataDir != null ? dataDir.toString() : file.dataDir();
         if (dir == null) {
             throw new IllegalArgumentException("no data directory: give --data-dir DIR or dataDir in --config");
@@ -101,7 +116,8 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
                         IscsiSettings.DEFAULT_PORT),
                 Addresses.parse(admin != null ? admin : file.admin() != null ? file.admin() : "127.0.0.1",
                         NodeOptions.DEFAULT_ADMIN_PORT),
-                file.cluster() == null ? null : file.cluster().options(), file.floatingDevice(), !noMetrics);
+                file.cluster() == null ? null : file.cluster().options(), file.floatingDevice(), !noMetrics,
+                busyPoll);
         if (options.cluster() != null) {
             options.cluster().member(options.name()); // a node of a cluster must be one of its members
         }
@@ -185,6 +201,15 @@ public final class NodeCommand implements java.util.concurrent.Callable<Integer>
         }
         return current.with(new TargetConfig.Target(target.tid(), target.iqn(), target.alias(), merged,
                 target.initiators(), target.incomingUsers(), target.outgoingUser()));
+    }
+
+    static Duration busyPoll(int micros) {
+        if (micros < 0 || micros > MAX_BUSY_POLL_MICROS) {
+            throw new IllegalArgumentException("busy poll of " + micros + " µs (--busy-poll-us, busyPollMicros): "
+                    + "expected 0 (off) to " + MAX_BUSY_POLL_MICROS
+                    + " (default " + IscsiSettings.DEFAULT_BUSY_POLL_MICROS + ")");
+        }
+        return Duration.ofNanos(micros * 1000L);
     }
 
     static List<TargetConfig.Lun> parseLuns(List<String> specs, int blockSize) {

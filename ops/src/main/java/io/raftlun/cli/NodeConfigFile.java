@@ -22,9 +22,16 @@ import java.util.List;
  * @param cluster the cluster this node belongs to, or null for a node on its own
  * @param floatingDevice the interface for the cluster's floating portal (default: the one carrying
  *                this node's portal address)
+ * @param busyPollMicros how long the portal polls for the next command before sleeping, in µs
+ *                (default 0: sleeps at once), as {@code raftlun node --busy-poll-us}
  */
 public record NodeConfigFile(String name, String dataDir, String portal, String admin, TargetConfig targets,
-                             Cluster cluster, String floatingDevice) {
+                             Cluster cluster, String floatingDevice, Integer busyPollMicros) {
+
+    public NodeConfigFile(String name, String dataDir, String portal, String admin, TargetConfig targets,
+                          Cluster cluster, String floatingDevice) {
+        this(name, dataDir, portal, admin, targets, cluster, floatingDevice, null);
+    }
 
     public NodeConfigFile(String name, String dataDir, String portal, String admin, TargetConfig targets,
                           Cluster cluster) {

@@ -29,6 +29,7 @@ import io.raftlun.iscsi.session.IscsiConnection;
 import io.raftlun.iscsi.session.SessionRegistry;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -85,8 +86,8 @@ public final class IscsiServer implements AutoCloseable {
      */
     public static IscsiServer start(IscsiSettings settings, TargetDirectory directory, IscsiMetrics metrics,
                                     boolean sharedPort) {
-        EventLoopGroup acceptors = new MultiThreadIoEventLoopGroup(1, ioHandlers());
-        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(ioHandlers());
+        EventLoopGroup acceptors = new MultiThreadIoEventLoopGroup(1, ioHandlers(Duration.ZERO));
+        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(ioHandlers(settings.busyPoll()));
         SessionRegistry sessions = new SessionRegistry();
         ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
         long idleMillis = settings.nopInInterval().toMillis();
@@ -128,7 +129,9 @@ public final class IscsiServer implements AutoCloseable {
             Channel listener = bootstrap.bind(settings.portal()).syncUninterruptibly().channel();
             InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
             log.info("iSCSI portal listening on {} ({})", HostPort.of(bound),
-                    EPOLL ? "epoll" : "NIO; epoll unavailable: " + Epoll.unavailabilityCause());
+                    EPOLL ? "epoll, busy poll " + (settings.busyPoll().isZero() ? "off"
+                            : settings.busyPoll().toNanos() / 1000 + " µs")
+                            : "NIO; epoll unavailable: " + Epoll.unavailabilityCause());
             return new IscsiServer(acceptors, workers, listener, sessions, connections);
         } catch (Exception e) {
             acceptors.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -137,8 +140,13 @@ public final class IscsiServer implements AutoCloseable {
         }
     }
 
-    private static IoHandlerFactory ioHandlers() {
-        return EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    /** Loops that poll for {@code busyPoll} before sleeping, on epoll (NIO loops sleep at once). */
+    private static IoHandlerFactory ioHandlers(Duration busyPoll) {
+        if (!EPOLL) {
+            return NioIoHandler.newFactory();
+        }
+        return busyPoll.isZero() ? EpollIoHandler.newFactory()
+                : EpollIoHandler.newFactory(0, BusyPolling.factory(busyPoll));
     }
 
     private static Class<? extends ServerChannel> serverChannel() {

@@ -91,7 +91,7 @@ public final class Node implements AutoCloseable {
             metrics.keepUpToDate(storeMetrics::refresh);
             VolumeMetrics volumeMetrics = new VolumeMetrics(metrics.registry(), metrics.histograms());
             IscsiServer[] bound = new IscsiServer[1]; // the portal's port is known once it is bound
-            IscsiSettings portal = IscsiSettings.defaults(options.portal());
+            IscsiSettings portal = IscsiSettings.defaults(options.portal()).withBusyPoll(options.busyPoll());
             if (options.cluster() != null) {
                 portal = portal.withPortalGroupTag(options.cluster().portalGroupTag(options.name()));
             }

@@ -1,8 +1,10 @@
 package io.raftlun.node;
 
 import io.raftlun.cluster.ClusterOptions;
+import io.raftlun.iscsi.IscsiSettings;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * How one node runs.
@@ -16,11 +18,17 @@ import java.nio.file.Path;
  * @param floatingDevice the network interface to put the cluster's floating portal on, or null:
  *                the one carrying {@code portal}'s address
  * @param metrics whether meters record (false only to measure what metrics cost)
+ * @param busyPoll how long the portal's event loops poll for the next command before they sleep
  */
 public record NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin,
-                          ClusterOptions cluster, String floatingDevice, boolean metrics) {
+                          ClusterOptions cluster, String floatingDevice, boolean metrics, Duration busyPoll) {
 
     public static final int DEFAULT_ADMIN_PORT = 9260;
+
+    public NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin,
+                       ClusterOptions cluster, String floatingDevice, boolean metrics) {
+        this(name, dataDir, portal, admin, cluster, floatingDevice, metrics, IscsiSettings.DEFAULT_BUSY_POLL);
+    }
 
     public NodeOptions(String name, Path dataDir, InetSocketAddress portal, InetSocketAddress admin,
                        ClusterOptions cluster, String floatingDevice) {

@@ -346,7 +346,7 @@ class IscsiConnectionTest {
     void aSessionThroughAFencedPortalCarriesItsTokenAndIsRefusedOnceThePortalMoved() {
         long[] token = {9};
         IscsiSettings floating = new IscsiSettings(new InetSocketAddress("127.0.0.1", 3260), 5, Duration.ZERO,
-                Duration.ZERO, true, () -> token[0]);
+                Duration.ZERO, true, () -> token[0], Duration.ZERO);
         initiator = new TestInitiator(directory, new SessionRegistry(), floating);
         LoginResponse accepted = initiator.loginNormal(IQN, Map.of());
         assertEquals(0, accepted.statusClass());
