@@ -88,7 +88,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--targets", split = ",", defaultValue = "tgt,raftlun-rf1,raftlun-rf3",
             description = "Targets to run, in this order each round: tgt, raftlun-rf1 (one node), raftlun-rf3 "
                     + "(three nodes on 127.0.0.1-3, replication factor 3; the initiator uses node 1), "
-                    + "raftlun-rf1-no-metrics (one node started with --no-metrics) (default: ${DEFAULT-VALUE}).")
+                    + "raftlun-rf1-no-metrics (one node started with --no-metrics), raftlun-rf1-busy-poll (one node "
+                    + "started with --busy-poll-us " + RaftlunNodes.BUSY_POLL_MICROS + ") (default: ${DEFAULT-VALUE}).")
     List<String> targets;
 
     @Override
@@ -174,7 +175,7 @@ public final class BenchCommand implements Callable<Integer> {
             System.out.printf("metrics cost: %s recording metrics and not, %d pairs of runs%s%n", RaftlunNodes.SINGLE,
                     metricsCostPairs, nodeCpu < 0 ? ""
                             : ", the node on CPU " + nodeCpu + " and qemu-img on CPU " + initiatorCpu);
-            try (RaftlunNodes node = RaftlunNodes.single(RaftlunNodes.SINGLE, work, host, port + 1, size, true,
+            try (RaftlunNodes node = RaftlunNodes.single(RaftlunNodes.SINGLE, work, host, port + 1, size, List.of(),
                     nodeCpu)) {
                 prefillAndWarmUp(node, workingSet, workloads);
                 report.metricsCost(MetricsCost.measure(node, workloads.stream().filter(QemuImgBench.class::isInstance)
@@ -232,12 +233,15 @@ public final class BenchCommand implements Callable<Integer> {
     private TargetUnderTest start(String which, Path work, long size) throws Exception {
         return switch (which) {
             case "tgt" -> TgtReference.start(work, host, port, size);
-            case RaftlunNodes.SINGLE -> RaftlunNodes.single(which, work, host, port + 1, size, true);
-            case RaftlunNodes.SINGLE_WITHOUT_METRICS -> RaftlunNodes.single(which, work, host, port + 3, size, false);
+            case RaftlunNodes.SINGLE -> RaftlunNodes.single(which, work, host, port + 1, size, List.of());
+            case RaftlunNodes.SINGLE_WITHOUT_METRICS ->
+                    RaftlunNodes.single(which, work, host, port + 3, size, List.of("--no-metrics"));
+            case RaftlunNodes.SINGLE_BUSY_POLL -> RaftlunNodes.single(which, work, host, port + 4, size,
+                    List.of("--busy-poll-us", String.valueOf(RaftlunNodes.BUSY_POLL_MICROS)));
             case RaftlunNodes.CLUSTER -> RaftlunNodes.cluster(work, port + 2, port + 10, size, electionTimeoutMs);
             default -> throw new picocli.CommandLine.ParameterException(
                     new picocli.CommandLine(this), "unknown target " + which
-                            + " (known: tgt, raftlun-rf1, raftlun-rf1-no-metrics, raftlun-rf3)");
+                            + " (known: tgt, raftlun-rf1, raftlun-rf1-no-metrics, raftlun-rf1-busy-poll, raftlun-rf3)");
         };
     }
 

@@ -23,6 +23,9 @@ final class RaftlunNodes implements TargetUnderTest {
     /** The single node's and the three-node cluster's names in reports. */
     static final String SINGLE = "raftlun-rf1";
     static final String SINGLE_WITHOUT_METRICS = "raftlun-rf1-no-metrics";
+    /** A single node whose portal polls for the next command (see {@code raftlun node --busy-poll-us}). */
+    static final String SINGLE_BUSY_POLL = "raftlun-rf1-busy-poll";
+    static final int BUSY_POLL_MICROS = 50;
     /** A lone node's admin port is its portal's plus this: two lone nodes can run side by side. */
     private static final int ADMIN_PORT_OFFSET = 1000;
     static final String CLUSTER = "raftlun-rf3";
@@ -46,24 +49,23 @@ final class RaftlunNodes implements TargetUnderTest {
     }
 
     /**
-     * One node serving one thin LUN of {@code sizeBytes} (replication factor 1), named {@code name};
-     * {@code metrics} false starts it with {@code --no-metrics}, to measure what collecting them costs.
+     * One node serving one thin LUN of {@code sizeBytes} (replication factor 1), named {@code name},
+     * started with {@code nodeOptions} besides (e.g. {@code --no-metrics}, to measure what collecting
+     * them costs).
      */
-    static RaftlunNodes single(String name, Path workDir, String host, int port, long sizeBytes, boolean metrics)
-            throws IOException, InterruptedException {
-        return single(name, workDir, host, port, sizeBytes, metrics, -1);
+    static RaftlunNodes single(String name, Path workDir, String host, int port, long sizeBytes,
+                               List<String> nodeOptions) throws IOException, InterruptedException {
+        return single(name, workDir, host, port, sizeBytes, nodeOptions, -1);
     }
 
     /** {@link #single}, the node's process on CPU {@code cpu} only (negative: on any). */
-    static RaftlunNodes single(String name, Path workDir, String host, int port, long sizeBytes, boolean metrics,
-                               int cpu) throws IOException, InterruptedException {
+    static RaftlunNodes single(String name, Path workDir, String host, int port, long sizeBytes,
+                               List<String> nodeOptions, int cpu) throws IOException, InterruptedException {
         Path dataDir = Files.createDirectories(workDir.resolve(name));
         List<String> command = new ArrayList<>(LocalCluster.javaCommand());
         command.addAll(List.of("node", "--data-dir", dataDir.toString(), "--portal", host + ":" + port,
                 "--admin", host + ":" + (port + ADMIN_PORT_OFFSET), "--target", IQN, "--lun", "1:" + sizeBytes));
-        if (!metrics) {
-            command.add("--no-metrics");
-        }
+        command.addAll(nodeOptions);
         Path log = workDir.resolve(name + ".log");
         Process node = Processes.start(log, Processes.onCpu(cpu, command));
         RaftlunNodes target = new RaftlunNodes(name, host, port, List.of(node));
