@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,8 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The classic recipe with real tools against a node: discovery with iscsi-ls; the LUN attached
  * through QEMU's libiscsi (qemu-storage-daemon's FUSE export + losetup gives a kernel block device),
  * mkfs.ext4, mount, files written and fsynced, unmount, e2fsck clean, remount and verify, also after
- * the node restarts. And the doors that must stay shut: a wrong CHAP secret and an initiator outside
- * the ACL are refused at login, and counted.
+ * the node restarts (the first node's portal busy-polls for commands, the restarted one's sleeps
+ * between them: both serve a real file system). And the doors that must stay shut: a wrong CHAP
+ * secret and an initiator outside the ACL are refused at login, and counted.
  */
 class ClassicRecipeTest {
 
@@ -46,8 +48,12 @@ class ClassicRecipeTest {
     Path dir;
 
     private Node start(int port) {
+        return start(port, Duration.ZERO);
+    }
+
+    private Node start(int port, Duration busyPoll) {
         return Node.start(new NodeOptions("recipe", dir.resolve("data"), new InetSocketAddress("127.0.0.1", port),
-                new InetSocketAddress("127.0.0.1", 0)));
+                new InetSocketAddress("127.0.0.1", 0), null, null, true, busyPoll));
     }
 
     /** One open target, as in the classic recipe after {@code tgtadm --op bind -I ALL}. */
@@ -72,7 +78,8 @@ class ClassicRecipeTest {
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void ext4OnALunSurvivesUnmountFsckAndANodeRestart() throws Exception {
-        Node node = start(0);
+        Node node = start(0, Duration.ofNanos(50_000)); // the portal polling for commands, then sleeping
+
         int port = node.portal().getPort();
         Map<String, String> written;
         try {
