@@ -1,5 +1,6 @@
 package io.raftlun.iscsi;
 
+import io.netty.channel.DefaultSelectStrategyFactory;
 import io.netty.channel.SelectStrategy;
 import io.netty.channel.SelectStrategyFactory;
 import io.netty.util.IntSupplier;
@@ -23,8 +24,11 @@ final class BusyPolling implements SelectStrategy {
     private final BooleanSupplier tasksPending;
     private SingleThreadEventExecutor loop;
 
-    /** Loops that poll for {@code window} before sleeping; zero sleeps at once (Netty's default). */
+    /** Loops that poll for {@code window} before sleeping; zero: Netty's default, which sleeps at once. */
     static SelectStrategyFactory factory(Duration window) {
+        if (window.isZero()) {
+            return DefaultSelectStrategyFactory.INSTANCE;
+        }
         long nanos = window.toNanos();
         return () -> new BusyPolling(nanos, null);
     }

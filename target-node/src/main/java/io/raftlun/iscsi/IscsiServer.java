@@ -142,11 +142,7 @@ public final class IscsiServer implements AutoCloseable {
 
     /** Loops that poll for {@code busyPoll} before sleeping, on epoll (NIO loops sleep at once). */
     private static IoHandlerFactory ioHandlers(Duration busyPoll) {
-        if (!EPOLL) {
-            return NioIoHandler.newFactory();
-        }
-        return busyPoll.isZero() ? EpollIoHandler.newFactory()
-                : EpollIoHandler.newFactory(0, BusyPolling.factory(busyPoll));
+        return EPOLL ? EpollIoHandler.newFactory(0, BusyPolling.factory(busyPoll)) : NioIoHandler.newFactory();
     }
 
     private static Class<? extends ServerChannel> serverChannel() {

@@ -79,7 +79,6 @@ class ClassicRecipeTest {
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void ext4OnALunSurvivesUnmountFsckAndANodeRestart() throws Exception {
         Node node = start(0, Duration.ofNanos(50_000)); // the portal polling for commands, then sleeping
-
         int port = node.portal().getPort();
         Map<String, String> written;
         try {
