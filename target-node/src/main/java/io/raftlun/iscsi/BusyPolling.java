@@ -5,24 +5,33 @@ import io.netty.channel.SelectStrategy;
 import io.netty.channel.SelectStrategyFactory;
 import io.netty.util.IntSupplier;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.netty.util.internal.ThreadExecutorMap;
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
 /**
- * How an event loop of the portal waits for work: before it sleeps in epoll_wait, it polls its
- * connections (epoll_wait without waiting) for a short window. An initiator at queue depth 1 sends
- * its next command a few tens of microseconds after our answer; found by polling, the command
- * skips the wake-up of a sleeping thread, which cost about as long as serving a 4 KiB read. The
- * price is the window's CPU after each burst of work that no command follows, taken from whatever
- * else wants the core (see {@link IscsiSettings#DEFAULT_BUSY_POLL_MICROS}).
+ * How an event loop of the portal waits for work: when a connection on it has just answered the
+ * only command it had, from an initiator sending one at a time, the loop polls its connections
+ * (epoll_wait without waiting) for a short window before it sleeps in epoll_wait. Such an
+ * initiator sends its next command a few tens of microseconds after our answer; found by polling,
+ * the command skips the wake-up of a sleeping thread, which cost about as long as serving a 4 KiB
+ * read. Otherwise the loop sleeps at once: at a deeper queue the next command comes while others
+ * are under way, and polling there only took CPU from the initiator and the replicas (see
+ * {@link IscsiSettings#DEFAULT_BUSY_POLL_MICROS}).
  */
-final class BusyPolling implements SelectStrategy {
+public final class BusyPolling implements SelectStrategy {
+
+    /** The strategy of the polling event loop running on this thread, once it has run. */
+    private static final FastThreadLocal<BusyPolling> LOOP_STRATEGY = new FastThreadLocal<>();
 
     private final long windowNanos;
     private final BooleanSupplier tasksPending;
     private SingleThreadEventExecutor loop;
+    private boolean registered;
+    /** Set on this loop's thread by a connection expecting its next command at once. */
+    private boolean pollRequested;
 
     /** Loops that poll for {@code window} before sleeping; zero: Netty's default, which sleeps at once. */
     static SelectStrategyFactory factory(Duration window) {
@@ -38,19 +47,36 @@ final class BusyPolling implements SelectStrategy {
      *                     strategy: while we poll, Netty believes the loop awake, so a task given to
      *                     it from another thread (a replicated write's completion) wakes nothing
      */
-    BusyPolling(long windowNanos, BooleanSupplier tasksPending) {
+    public BusyPolling(long windowNanos, BooleanSupplier tasksPending) {
         this.windowNanos = windowNanos;
         this.tasksPending = tasksPending != null ? tasksPending : this::loopHasTasks;
     }
 
+    /**
+     * Called on a portal event loop by a connection that has just answered the only command it
+     * had, one that came while none other was open: the loop polls for the next command once
+     * before it sleeps. Does nothing on a loop that does not poll.
+     */
+    public static void pollBeforeSleeping() {
+        BusyPolling polling = LOOP_STRATEGY.getIfExists();
+        if (polling != null) {
+            polling.pollRequested = true;
+        }
+    }
+
     @Override
     public int calculateStrategy(IntSupplier selectNow, boolean hasTasks) throws Exception {
+        if (!registered) {
+            LOOP_STRATEGY.set(this); // Netty asks on the loop's own thread, where connections run
+            registered = true;
+        }
         if (hasTasks) {
             return selectNow.get(); // as Netty's default: tasks to run, so no waiting
         }
-        if (windowNanos <= 0) {
+        if (windowNanos <= 0 || !pollRequested) {
             return SELECT;
         }
+        pollRequested = false;
         long deadline = System.nanoTime() + windowNanos;
         do {
             int ready = selectNow.get();

@@ -29,9 +29,11 @@ public record IscsiSettings(InetSocketAddress portal, int portalGroupTag, Durati
     public static final int DEFAULT_PORT = 3260;
     /**
      * Off: polling pays only where a core is free for it. On 2 cores shared with the initiator, 50 µs
-     * halved a lone node's 4 KiB queue-depth-1 latency but cost it 8% of its 4 KiB queue-depth-32
-     * reads and 20% of its 1 MiB writes; three nodes sharing the cores lost a third of their
-     * queue-depth-32 reads to polling that did not yet give way to other threads.
+     * took a lone node's 4 KiB queue-depth-1 latencies down by half on one host, by 4-15% on another
+     * where waking a thread cost less, and cost up to twice the CPU per such command. Polling after
+     * every burst of work, as it first did, also cost 8% of queue-depth-32 reads and 20% of 1 MiB
+     * writes, and three nodes sharing the cores a third of their queue-depth-32 reads; polling only
+     * for initiators that wait for each answer left those rows within the bench's noise.
      */
     public static final int DEFAULT_BUSY_POLL_MICROS = 0;
     public static final Duration DEFAULT_BUSY_POLL = Duration.ofNanos(DEFAULT_BUSY_POLL_MICROS * 1000L);

@@ -9,6 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.Unpooled;
+import io.netty.channel.SelectStrategy;
+import io.netty.util.IntSupplier;
+import io.raftlun.iscsi.BusyPolling;
 import io.raftlun.iscsi.FixedDirectory;
 import io.raftlun.iscsi.IscsiSettings;
 import io.raftlun.iscsi.TargetDirectory.ChapAccount;
@@ -37,12 +40,15 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class IscsiConnectionTest {
 
     private static final String IQN = "iqn.2026-11.io.raftlun:test";
+    private static final byte[] TEST_UNIT_READY = new byte[6];
     private static final byte[] READ_10 = {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0};
     private static final byte[] WRITE_10 = {0x2a, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0};
 
@@ -200,6 +206,36 @@ class IscsiConnectionTest {
         assertEquals(0x0201, r3.statusClass() << 8 | r3.statusDetail());
         r3.release();
         assertFalse(initiator.target.isOpen());
+    }
+
+    @Test
+    void anInitiatorWaitingForEachAnswerHasItsLoopPollForTheNext() throws Exception {
+        LoginResponse login = connect().loginNormal(IQN, Map.of());
+        int nextStatSN = login.statSN() + 1;
+        login.release();
+        BusyPolling polling = new BusyPolling(TimeUnit.MILLISECONDS.toNanos(20), () -> false);
+        polling.calculateStrategy(() -> 0, true); // as Netty asks first, on the loop's thread: here this one
+        AtomicInteger polls = new AtomicInteger();
+        IntSupplier readyOnThirdPoll = () -> polls.incrementAndGet() >= 3 ? 1 : 0;
+
+        // sent once the initiator had the login's answer: it waits for each answer
+        initiator.send(ScsiCommandRequest.of(false, true, false, false, 1, 0, 7, 0, initiator.cmdSN++, nextStatSN,
+                TEST_UNIT_READY, null));
+        ScsiResponse first = initiator.receive();
+        assertEquals(nextStatSN, first.statSN());
+        first.release();
+        assertEquals(1, polling.calculateStrategy(readyOnThirdPoll, false), "polled for the next command");
+        assertEquals(3, polls.get());
+
+        // sent before the initiator had that answer (ExpStatSN behind): more than one on the way
+        polls.set(0);
+        initiator.send(ScsiCommandRequest.of(false, true, false, false, 1, 0, 8, 0, initiator.cmdSN++, nextStatSN,
+                TEST_UNIT_READY, null));
+        ScsiResponse second = initiator.receive();
+        assertEquals(nextStatSN + 1, second.statSN());
+        second.release();
+        assertEquals(SelectStrategy.SELECT, polling.calculateStrategy(readyOnThirdPoll, false), "slept at once");
+        assertEquals(0, polls.get());
     }
 
     @Test
