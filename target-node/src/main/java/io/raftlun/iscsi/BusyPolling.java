@@ -54,8 +54,8 @@ public final class BusyPolling implements SelectStrategy {
 
     /**
      * Called on a portal event loop by a connection that has just answered the only command it
-     * had, one that came while none other was open: the loop polls for the next command once
-     * before it sleeps. Does nothing on a loop that does not poll.
+     * had, from an initiator that waits for each answer (see {@code IscsiConnection}): the loop
+     * polls for the next command once before it sleeps. Does nothing on a loop that does not poll.
      */
     public static void pollBeforeSleeping() {
         BusyPolling polling = LOOP_STRATEGY.getIfExists();
