@@ -11,11 +11,14 @@ import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.DBOptions;
+import org.rocksdb.NativeLibraryLoader;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A node's RocksDB: the block map of every local volume, keyed by (volume id, chunk), plus the
@@ -27,9 +30,8 @@ import org.rocksdb.WriteOptions;
  */
 final class BlockMap implements AutoCloseable {
 
-    static {
-        RocksDB.loadLibrary();
-    }
+    private static final Logger log = LoggerFactory.getLogger(BlockMap.class);
+    private static boolean nativeLibraryLoaded;
 
     private static final byte[] CHUNKS = "chunks".getBytes(StandardCharsets.UTF_8);
     private static final byte[] VOLUMES = "volumes".getBytes(StandardCharsets.UTF_8);
@@ -50,6 +52,29 @@ final class BlockMap implements AutoCloseable {
         this.defaultFamily = handles.get(0);
         this.chunks = handles.get(1);
         this.volumes = handles.get(2);
+    }
+
+    /**
+     * Loads RocksDB's native code, extracted from its jar into {@code directory} under a fixed name
+     * that each start replaces. Left to itself, RocksDB extracts it into the temporary directory
+     * under a new name at every start and removes it only at a clean exit: each node killed or
+     * crashed left 17 MB there. Call it before anything else of RocksDB's; the first call in a
+     * process decides. Where {@code directory} cannot hold it (a file system mounted noexec),
+     * RocksDB's own way is used.
+     */
+    static synchronized void loadNativeLibrary(Path directory) {
+        if (nativeLibraryLoaded) {
+            return;
+        }
+        try {
+            Files.createDirectories(directory);
+            NativeLibraryLoader.getInstance().loadLibrary(directory.toString());
+        } catch (java.io.IOException | RuntimeException | UnsatisfiedLinkError e) {
+            log.warn("cannot load RocksDB's native library from {} ({}); extracting it to the temporary directory",
+                    directory, e.toString());
+            RocksDB.loadLibrary();
+        }
+        nativeLibraryLoaded = true;
     }
 
     static BlockMap open(Path directory) {

@@ -70,6 +70,8 @@ public final class NodeStorage implements AutoCloseable {
                 throw new StorageException("data directory " + dataDirectory
                         + " is in use by another raftlun node (storage.lock is held)");
             }
+            // Under the lock: this process alone replaces the library file there.
+            BlockMap.loadNativeLibrary(dataDirectory.resolve("native"));
             return new NodeStorage(dataDirectory, lockChannel, lock, BlockMap.open(dataDirectory.resolve("blockmap")));
         } catch (IOException e) {
             closeQuietly(lockChannel);
