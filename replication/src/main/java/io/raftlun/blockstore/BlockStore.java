@@ -580,10 +580,8 @@ public final class BlockStore implements AutoCloseable {
             mapSynced = null;
         }
         try {
-            data.force(false);
-        } catch (IOException e) {
-            StorageException failure = new StorageException("volume " + record.name() + ": fsync of "
-                    + record.dataPath() + " failed: " + e.getMessage(), e);
+            forceData();
+        } catch (StorageException failure) {
             try {
                 finishMapSync(mapSynced);
             } catch (RuntimeException alsoFailed) {
@@ -593,6 +591,57 @@ public final class BlockStore implements AutoCloseable {
         }
         finishMapSync(mapSynced);
         counters.synced();
+    }
+
+    /**
+     * {@link #sync}, started from the caller's thread without waiting: the data file is fsynced on
+     * {@code io} and the map on {@code mapSyncer}, and the result completes once both are done, on
+     * the thread that finished last. A caller on an event loop so waits for two thread wake-ups
+     * (the fsyncs') instead of four (a pool thread's, which then wakes the map's syncer and waits
+     * to be woken by it): about 60 µs each here, a tenth of a SYNCHRONIZE CACHE.
+     */
+    public CompletableFuture<Void> syncAsync(Executor io) {
+        CompletableFuture<Void> mapSynced;
+        try {
+            mapSynced = CompletableFuture.runAsync(map::sync, mapSyncer);
+        } catch (RejectedExecutionException e) { // the node is closing its storage
+            return onPool(this::sync, io);
+        }
+        CompletableFuture<Void> dataSynced = onPool(this::forceData, io);
+        // Answers only once both are done, failed or not: a failure of one waits for the other.
+        return dataSynced.handle((ignored, dataFailure) -> dataFailure)
+                .thenCombine(mapSynced.handle((ignored, mapFailure) -> mapFailure), (dataFailure, mapFailure) -> {
+                    if (dataFailure == null && mapFailure == null) {
+                        counters.synced();
+                        return null;
+                    }
+                    Throwable failure = unwrap(dataFailure != null ? dataFailure : mapFailure);
+                    if (dataFailure != null && mapFailure != null) {
+                        failure.addSuppressed(unwrap(mapFailure));
+                    }
+                    throw new CompletionException(failure);
+                });
+    }
+
+    private static CompletableFuture<Void> onPool(Runnable action, Executor pool) {
+        try {
+            return CompletableFuture.runAsync(action, pool);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static Throwable unwrap(Throwable failure) {
+        return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    }
+
+    private void forceData() {
+        try {
+            data.force(false);
+        } catch (IOException e) {
+            throw new StorageException("volume " + record.name() + ": fsync of " + record.dataPath() + " failed: "
+                    + e.getMessage(), e);
+        }
     }
 
     /** Waits for the block map's sync, or syncs it here when the syncer would not take it. */

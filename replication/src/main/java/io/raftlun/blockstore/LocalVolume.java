@@ -118,7 +118,7 @@ final class LocalVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<Void> flush() {
-        return run(false, store::sync, null);
+        return store.syncAsync(io);
     }
 
     @Override

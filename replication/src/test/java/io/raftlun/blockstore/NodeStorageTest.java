@@ -104,6 +104,39 @@ class NodeStorageTest {
     }
 
     @Test
+    void aFlushSyncsTheStoreAndCountsOnce() {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            volume.write(0, filled(8, 1), false).join();
+            long before = storage.counters("v").syncs();
+            volume.flush().join();
+            assertEquals(before + 1, storage.counters("v").syncs());
+        }
+    }
+
+    @Test
+    void aFlushWhoseDataFsyncFailsFailsWithThatError() {
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            storage.openVolume("v", BLOCKS, BLOCK);
+            BlockStore store = storage.store("v");
+            storage.delete("v"); // closes the store's data file, so its fsync fails; the map's still succeeds
+            CompletionException failure = assertThrows(CompletionException.class,
+                    () -> store.syncAsync(Runnable::run).join());
+            assertTrue(failure.getCause() instanceof StorageException, failure.toString());
+            assertTrue(failure.getCause().getMessage().contains("fsync of"), failure.getCause().getMessage());
+        }
+    }
+
+    @Test
+    void aFlushAfterTheStorageClosedFailsInsteadOfThrowing() {
+        BlockVolume volume;
+        try (NodeStorage storage = NodeStorage.open(dir)) {
+            volume = storage.openVolume("v", BLOCKS, BLOCK);
+        }
+        assertThrows(CompletionException.class, () -> volume.flush().join());
+    }
+
+    @Test
     void unmapAndWriteSameDeallocateToZeros() {
         try (NodeStorage storage = NodeStorage.open(dir)) {
             BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
