@@ -259,7 +259,7 @@ public final class BenchCommand implements Callable<Integer> {
                 new FioOverNbd("fio 4k randread QD32", "randread", 4096, 32, seconds, workingSet),
                 new FioOverNbd("fio 4k randwrite QD32", "randwrite", 4096, 32, seconds, workingSet)));
         if (ext4) {
-            list.add(new Ext4OverIscsi(quick ? 64 * MIB : 256 * MIB, quick ? 500 : 2000));
+            list.add(new Ext4OverIscsi(quick ? 64 * MIB : 256 * MIB, quick ? 500 : 2000, quick ? 100 : 500));
         }
         return list;
     }

@@ -1,17 +1,27 @@
 package io.raftlun.bench;
 
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The classic recipe as a workload: the LUN attached through libiscsi (qemu-storage-daemon FUSE
- * export), a loop device on it, ext4, then one large file written and fsynced, and many small
- * files written and synced. Needs root (losetup, mount).
+ * export), a loop device on it, ext4, then one large file written and fsynced, many small files
+ * written and synced once, and small files each written and fsynced. Needs root (losetup, mount).
+ *
+ * <p>The second spends about a third of its time creating files in the page cache, which no
+ * target changes, and syncs them in one burst of a few large writes and flushes; the third waits
+ * for the target on every file (about three writes and two SYNCHRONIZE CACHEs each: ext4's journal
+ * commit), as a database or a mail spool on the LUN would.
+ *
+ * @param fsyncedFiles small files written and fsynced one by one
  */
-record Ext4OverIscsi(long largeFileBytes, int smallFiles) implements Workload {
+record Ext4OverIscsi(long largeFileBytes, int smallFiles, int fsyncedFiles) implements Workload {
 
     @Override
     public String name() {
@@ -57,6 +67,20 @@ record Ext4OverIscsi(long largeFileBytes, int smallFiles) implements Workload {
             seconds = (System.nanoTime() - start) / 1e9;
             results.add(new Measurement(target.name(), "ext4 small files create+sync", "files/s",
                     smallFiles / seconds, true));
+
+            Path fsynced = Files.createDirectories(mountPoint.resolve("fsynced"));
+            start = System.nanoTime();
+            for (int i = 0; i < fsyncedFiles; i++) {
+                content[0] = (byte) i;
+                try (FileChannel file = FileChannel.open(fsynced.resolve("f" + i), StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE)) {
+                    file.write(ByteBuffer.wrap(content));
+                    file.force(true);
+                }
+            }
+            seconds = (System.nanoTime() - start) / 1e9;
+            results.add(new Measurement(target.name(), "ext4 small files, each fsynced", "files/s",
+                    fsyncedFiles / seconds, true));
             return results;
         } finally {
             if (mounted) {

@@ -104,13 +104,15 @@ class NodeStorageTest {
     }
 
     @Test
-    void aFlushSyncsTheStoreAndCountsOnce() {
+    void aFlushOrAForceUnitAccessWriteSyncsTheStoreAndCountsOnce() {
         try (NodeStorage storage = NodeStorage.open(dir)) {
             BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
             volume.write(0, filled(8, 1), false).join();
             long before = storage.counters("v").syncs();
             volume.flush().join();
             assertEquals(before + 1, storage.counters("v").syncs());
+            volume.write(8, filled(8, 2), true).join(); // FUA
+            assertEquals(before + 2, storage.counters("v").syncs());
         }
     }
 
