@@ -573,24 +573,14 @@ public final class BlockStore implements AutoCloseable {
      * writes either back to disk whenever it likes.
      */
     public void sync() {
-        CompletableFuture<Void> mapSynced;
         try {
-            mapSynced = CompletableFuture.runAsync(map::sync, mapSyncer);
-        } catch (RejectedExecutionException e) { // the node is closing its storage
-            mapSynced = null;
-        }
-        try {
-            forceData();
-        } catch (StorageException failure) {
-            try {
-                finishMapSync(mapSynced);
-            } catch (RuntimeException alsoFailed) {
-                failure.addSuppressed(alsoFailed);
+            syncAsync(Runnable::run).join(); // the data file's fsync here, the map's on its syncer
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
             }
-            throw failure;
+            throw e;
         }
-        finishMapSync(mapSynced);
-        counters.synced();
     }
 
     /**
@@ -605,7 +595,7 @@ public final class BlockStore implements AutoCloseable {
         try {
             mapSynced = CompletableFuture.runAsync(map::sync, mapSyncer);
         } catch (RejectedExecutionException e) { // the node is closing its storage
-            return onPool(this::sync, io);
+            mapSynced = onPool(map::sync, io);
         }
         CompletableFuture<Void> dataSynced = onPool(this::forceData, io);
         // Answers only once both are done, failed or not: a failure of one waits for the other.
@@ -641,22 +631,6 @@ public final class BlockStore implements AutoCloseable {
         } catch (IOException e) {
             throw new StorageException("volume " + record.name() + ": fsync of " + record.dataPath() + " failed: "
                     + e.getMessage(), e);
-        }
-    }
-
-    /** Waits for the block map's sync, or syncs it here when the syncer would not take it. */
-    private void finishMapSync(CompletableFuture<Void> mapSynced) {
-        if (mapSynced == null) {
-            map.sync();
-            return;
-        }
-        try {
-            mapSynced.join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException cause) {
-                throw cause;
-            }
-            throw e;
         }
     }
 
