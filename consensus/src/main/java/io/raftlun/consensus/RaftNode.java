@@ -241,7 +241,7 @@ public final class RaftNode implements AutoCloseable {
         // round, an apply) each time the commit index moves (measured on a demo cluster, 4 KiB
         // writes at queue depth 1: 3.1-3.3 ms with it, 1.8-2.5 ms without; at depth 32, 2.5-3.5k
         // against 3.0-4.4k IOPS). What it gave: followers learnt of each commit at
-        // once (CommitNotices does that now), and a restarted replica applied its own log before it
+        // once (CommitNotices tells them, within milliseconds), and a restarted replica applied its own log before it
         // heard from a leader, which the volume's state machine does not need: its block store
         // records the index it applied, so a catch-up after a purge still fetches only the chunks
         // changed while it was away.

@@ -188,8 +188,8 @@ public final class ReplicatedVolume implements BlockVolume {
     /**
      * One read barrier on this node's replica. The leader passes Ratis's own within its lease. A
      * follower asks the leader for the index of the last change it applied and waits until it has
-     * applied that far itself, which the leader's notice of that commit lets it do at once
-     * ({@code CommitNotices}). Ratis's own follower read waits for the leader's commit index
+     * applied that far itself, which the leader's notice of that commit lets it do within
+     * milliseconds ({@code CommitNotices}). Ratis's own follower read waits for the leader's commit index
      * instead, which can be an entry of Ratis's own that follows the change (with log metadata on,
      * it mostly was, and Ratis 3.3 told the follower it was committed only with its next heartbeat:
      * one read in eight right after a write through a follower waited 250 ms). Without an answer
