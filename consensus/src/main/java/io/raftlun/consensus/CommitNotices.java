@@ -74,8 +74,6 @@ public final class CommitNotices implements RpcType {
 
         /** When this appender's thread first saw the follower {@link #lagging}; 0: not since it last sent. */
         private long lagSeenNanos;
-        /** The leader's commit index the last notice named; one notice each. */
-        private long noticedCommit;
 
         /**
          * Ratis asks for the next request whenever the follower's commit index lags the leader's,
@@ -86,7 +84,6 @@ public final class CommitNotices implements RpcType {
                 throws RaftLogIOException {
             AppendEntriesRequestProto request = super.newAppendEntriesRequest(callId, heartbeat);
             if (request == null && noticeDue()) {
-                noticedCommit = getRaftLog().getLastCommittedIndex();
                 request = super.newAppendEntriesRequest(callId, true);
             }
             if (request != null) {
@@ -100,15 +97,25 @@ public final class CommitNotices implements RpcType {
         public long getWaitTimeMs() {
             long wait = super.getWaitTimeMs();
             long seen = lagSeenNanos;
-            if (seen != 0 && lagging()) {
-                long left = NOTICE_DELAY_NANOS - (System.nanoTime() - seen);
-                return Math.min(wait, Math.max(1, TimeUnit.NANOSECONDS.toMillis(left + 999_999)));
+            if (seen == 0) {
+                return wait;
             }
-            return wait;
+            if (!lagging()) {
+                lagSeenNanos = 0;
+                return wait;
+            }
+            long left = NOTICE_DELAY_NANOS - (System.nanoTime() - seen);
+            return Math.min(wait, Math.max(1, TimeUnit.NANOSECONDS.toMillis(left + 999_999)));
         }
 
+        /**
+         * Due once the follower has lagged for the delay, counted again after each request sent:
+         * a follower still lagging after a notice (its answer lost, or the follower restarted with
+         * the whole log and nothing left to send) gets another, one per delay at most.
+         */
         private boolean noticeDue() {
-            if (!lagging() || getRaftLog().getLastCommittedIndex() <= noticedCommit) {
+            if (!lagging()) {
+                lagSeenNanos = 0;
                 return false;
             }
             long seen = lagSeenNanos;
