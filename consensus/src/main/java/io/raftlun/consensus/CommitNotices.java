@@ -19,8 +19,8 @@ import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.raftlog.RaftLogIOException;
 
 /**
- * Ratis's gRPC transport, with log appenders that tell a follower at once how far the log is
- * committed. Ratis 3.3 tells it only with the next entry or the next heartbeat (half an election
+ * Ratis's gRPC transport, with log appenders that tell a follower within milliseconds how far the
+ * log is committed. Ratis 3.3 tells it only with the next entry or the next heartbeat (half an election
  * timeout later), so a follower applies the last entry of a burst that late: a read through it
  * right after a write waited for that, and so did a reservation change, which every replica
  * applies before it is answered. Ratis's log metadata entries, appended after each commit, used to
@@ -38,11 +38,11 @@ import org.apache.ratis.server.raftlog.RaftLogIOException;
 public final class CommitNotices implements RpcType {
 
     /**
-     * How long a follower's commit index lags before it gets a notice. Longer than the time from a
-     * commit to the next write's entry at queue depth 1 (under a millisecond here), short beside
-     * a heartbeat's 250 ms.
+     * How long a follower's commit index lags before it gets a notice: longer than a write at
+     * queue depth 1 takes from its commit to the next write's entry (its answer, the initiator's
+     * next command, its submission), short beside the heartbeat interval (half an election timeout).
      */
-    static final long NOTICE_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+    private static final long NOTICE_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
     /** Ratis makes the transport from this name (a class name is a user-defined RPC type). */
     @Override
