@@ -20,12 +20,12 @@ import org.apache.ratis.server.raftlog.RaftLogIOException;
 
 /**
  * Ratis's gRPC transport, with log appenders that tell a follower within milliseconds how far the
- * log is committed. Ratis 3.3 tells it only with the next entry or the next heartbeat (half an election
- * timeout later), so a follower applies the last entry of a burst that late: a read through it
- * right after a write waited for that, and so did a reservation change, which every replica
- * applies before it is answered. Ratis's log metadata entries, appended after each commit, used to
- * carry the commit along; they cost an entry each (an append and an fsync on every replica), and
- * a heartbeat costs none.
+ * log is committed. Ratis 3.3 tells it only with the next entry or the next heartbeat (half an
+ * election timeout later), so a follower applies the last entry of a burst that late: a read
+ * through it right after a write waited for that, and so did a reservation change, which every
+ * replica applies before it is answered. Ratis's log metadata entries, appended after each commit,
+ * used to carry the commit along; they cost an entry each (an append and an fsync on every
+ * replica), and a heartbeat costs none.
  *
  * <p>The notice is a heartbeat naming the last entry sent, so the follower may commit up to it.
  * It goes once the follower has answered every entry sent to it (a heartbeat while appends are
@@ -40,7 +40,8 @@ public final class CommitNotices implements RpcType {
     /**
      * How long a follower's commit index lags before it gets a notice: longer than a write at
      * queue depth 1 takes from its commit to the next write's entry (its answer, the initiator's
-     * next command, its submission), short beside the heartbeat interval (half an election timeout).
+     * next command, its submission), short beside the heartbeat interval (half an election
+     * timeout).
      */
     private static final long NOTICE_DELAY_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
@@ -72,7 +73,7 @@ public final class CommitNotices implements RpcType {
             leader.appender = this;
         }
 
-        /** When this appender's thread first saw the follower {@link #lagging}; 0: not since it last sent. */
+        /** When this appender's thread first saw the follower {@link #lagging}; 0: not since. */
         private long lagSeenNanos;
 
         /**

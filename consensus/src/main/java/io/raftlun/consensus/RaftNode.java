@@ -240,11 +240,11 @@ public final class RaftNode implements AutoCloseable {
         // No log metadata: it costs a second entry (append, fsync on every replica, a replication
         // round, an apply) each time the commit index moves (measured on a demo cluster, 4 KiB
         // writes at queue depth 1: 3.1-3.3 ms with it, 1.8-2.5 ms without; at depth 32, 2.5-3.5k
-        // against 3.0-4.4k IOPS). What it gave: followers learnt of each commit at
-        // once (CommitNotices tells them, within milliseconds), and a restarted replica applied its own log before it
-        // heard from a leader, which the volume's state machine does not need: its block store
-        // records the index it applied, so a catch-up after a purge still fetches only the chunks
-        // changed while it was away.
+        // against 3.0-4.4k IOPS). What it gave: followers learnt of each commit at once
+        // (CommitNotices tells them, within milliseconds), and a restarted replica applied its own
+        // log before it heard from a leader, which the volume's state machine does not need: its
+        // block store records the index it applied, so a catch-up after a purge still fetches only
+        // the chunks changed while it was away.
         RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 65536);

@@ -189,13 +189,13 @@ public final class ReplicatedVolume implements BlockVolume {
      * One read barrier on this node's replica. The leader passes Ratis's own within its lease. A
      * follower asks the leader for the index of the last change it applied and waits until it has
      * applied that far itself, which the leader's notice of that commit lets it do within
-     * milliseconds ({@code CommitNotices}). Ratis's own follower read waits for the leader's commit index
-     * instead, which can be an entry of Ratis's own that follows the change (with log metadata on,
-     * it mostly was, and Ratis 3.3 told the follower it was committed only with its next heartbeat:
-     * one read in eight right after a write through a follower waited 250 ms). Without an answer
-     * from the leader (none known, an older node, a failure, or this node follows another leader
-     * meanwhile: the one asked was cut off), or not caught up within {@link #CATCH_UP_WAIT} of
-     * asking, Ratis's own.
+     * milliseconds ({@code CommitNotices}). Ratis's own follower read waits for the leader's commit
+     * index instead, which can be an entry of Ratis's own that follows the change (with log
+     * metadata on, it mostly was, and Ratis 3.3 told the follower it was committed only with its
+     * next heartbeat: one read in eight right after a write through a follower waited 250 ms).
+     * Without an answer from the leader (none known, an older node, a failure, or this node follows
+     * another leader meanwhile: the one asked was cut off), or not caught up within {@link
+     * #CATCH_UP_WAIT} of asking, Ratis's own.
      */
     private CompletableFuture<Message> startBarrier() {
         RaftGroup current = group.get();
