@@ -261,7 +261,7 @@ public final class VolumeStateMachine extends BaseStateMachine {
         }
         RaftProtos.LogEntryProto entry = trx.getLogEntry();
         long index = entry.getIndex();
-        ByteBuffer in = entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer();
+        ByteBuffer in = VolumeEntry.inPlace(entry.getStateMachineLogEntry().getLogData());
         try {
             Message answer = apply(index, in);
             store.noteApplied(index);
