@@ -43,6 +43,7 @@ import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftConfiguration;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
@@ -82,6 +83,8 @@ public final class RaftNode implements AutoCloseable {
     private final Map<RaftGroupId, RaftClient> repeatableClients = new ConcurrentHashMap<>();
     /** The divisions found by {@link #division}, so that reads start on their caller's thread. */
     private final Map<RaftGroupId, RaftClientAsynchronousProtocol> divisions = new ConcurrentHashMap<>();
+    /** The groups built by {@link #group}, with the configuration each was built from. */
+    private final Map<RaftGroupId, KnownGroup> knownGroups = new ConcurrentHashMap<>();
     /** Clients replaced by {@link #clientOfLeader}, until their requests have had their time. */
     private final java.util.Set<RaftClient> retiredClients = ConcurrentHashMap.newKeySet();
     /**
@@ -303,6 +306,7 @@ public final class RaftNode implements AutoCloseable {
             throw new UncheckedIOException("leaving raft group " + group + " failed: " + e.getMessage(), e);
         } finally {
             divisions.remove(group); // no read fails on it any more to drop it, and it holds the closed group
+            knownGroups.remove(group);
         }
     }
 
@@ -531,7 +535,30 @@ public final class RaftNode implements AutoCloseable {
 
     /** The group's members as this node's copy of its configuration has them (the newest one). */
     public List<RaftMember> members(RaftGroupId group) throws IOException {
-        return server.getDivision(group).getGroup().getPeers().stream().map(RaftMember::of).toList();
+        return group(group).getPeers().stream().map(RaftMember::of).toList();
+    }
+
+    /** A group as built from one configuration of it (Ratis replaces the configuration when it changes). */
+    private record KnownGroup(RaftConfiguration conf, RaftGroup group) {
+    }
+
+    /**
+     * The group as this node's replica knows it (its newest configuration; no peers while a new
+     * replica waits to be added). Asked on every read and write, so it is built again only when the
+     * configuration changed: Ratis builds a new one, maps and all, on each call (a fifth of what a
+     * 4 KiB read allocated).
+     *
+     * @throws IOException no replica of the group here
+     */
+    public RaftGroup group(RaftGroupId id) throws IOException {
+        RaftServer.Division division = server.getDivision(id);
+        RaftConfiguration conf = division.getRaftConf();
+        KnownGroup known = knownGroups.get(id);
+        if (known == null || known.conf() != conf) {
+            known = new KnownGroup(conf, division.getGroup());
+            knownGroups.put(id, known);
+        }
+        return known.group();
     }
 
     /** The index of the last entry in this node's log of {@code group} (-1 when empty). */
