@@ -10,6 +10,7 @@ import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.netty.util.internal.ThreadExecutorMap;
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * How an event loop of the portal waits for work: when a connection on it has just answered the
@@ -28,6 +29,7 @@ public final class BusyPolling implements SelectStrategy {
 
     private final long windowNanos;
     private final BooleanSupplier tasksPending;
+    private final LongSupplier nanoTime;
     private SingleThreadEventExecutor loop;
     private boolean registered;
     /** Set on this loop's thread by a connection expecting its next command at once. */
@@ -39,17 +41,20 @@ public final class BusyPolling implements SelectStrategy {
             return DefaultSelectStrategyFactory.INSTANCE;
         }
         long nanos = window.toNanos();
-        return () -> new BusyPolling(nanos, null);
+        return () -> new BusyPolling(nanos, null, System::nanoTime);
     }
 
     /**
      * @param tasksPending whether the loop has tasks queued, or null to ask the loop running the
      *                     strategy: while we poll, Netty believes the loop awake, so a task given to
      *                     it from another thread (a replicated write's completion) wakes nothing
+     * @param nanoTime     the clock the window is measured on: {@code System::nanoTime}, or a test's
+     *                     own, since a thread that yields may not run again within a short window
      */
-    public BusyPolling(long windowNanos, BooleanSupplier tasksPending) {
+    public BusyPolling(long windowNanos, BooleanSupplier tasksPending, LongSupplier nanoTime) {
         this.windowNanos = windowNanos;
         this.tasksPending = tasksPending != null ? tasksPending : this::loopHasTasks;
+        this.nanoTime = nanoTime;
     }
 
     /**
@@ -77,7 +82,7 @@ public final class BusyPolling implements SelectStrategy {
             return SELECT;
         }
         pollRequested = false;
-        long deadline = System.nanoTime() + windowNanos;
+        long deadline = nanoTime.getAsLong() + windowNanos;
         do {
             int ready = selectNow.get();
             if (ready > 0) {
@@ -90,7 +95,7 @@ public final class BusyPolling implements SelectStrategy {
             // runs first. Spinning without yielding cost ext4 on the LUN a third of its small-file
             // rate in the bench; yielding, 1%.
             Thread.yield();
-        } while (System.nanoTime() - deadline < 0);
+        } while (nanoTime.getAsLong() - deadline < 0);
         return SELECT;
     }
 

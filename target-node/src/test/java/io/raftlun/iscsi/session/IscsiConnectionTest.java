@@ -42,6 +42,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -213,7 +214,10 @@ class IscsiConnectionTest {
         LoginResponse login = connect().loginNormal(IQN, Map.of());
         int nextStatSN = login.statSN() + 1;
         login.release();
-        BusyPolling polling = new BusyPolling(TimeUnit.MILLISECONDS.toNanos(20), () -> false);
+        // a clock 1 ms later at each reading: a window of 20 polls, however slowly this thread runs
+        AtomicLong now = new AtomicLong();
+        BusyPolling polling = new BusyPolling(TimeUnit.MILLISECONDS.toNanos(20), () -> false,
+                () -> now.addAndGet(TimeUnit.MILLISECONDS.toNanos(1)));
         polling.calculateStrategy(() -> 0, true); // as Netty asks first, on the loop's thread: here this one
         AtomicInteger polls = new AtomicInteger();
         IntSupplier readyOnThirdPoll = () -> polls.incrementAndGet() >= 3 ? 1 : 0;
