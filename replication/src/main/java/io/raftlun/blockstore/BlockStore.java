@@ -21,7 +21,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
-import org.rocksdb.WriteBatch;
 
 /**
  * One volume's blocks on one node: block data in a data file (sparse) or a local device, and the
@@ -931,12 +930,11 @@ public final class BlockStore implements AutoCloseable {
      */
     public void checkpoint(long term, long index, byte[] state) {
         sync();
-        try (WriteBatch batch = new WriteBatch()) {
-            map.stageValue(batch, DURABLE_PREFIX + record.id(),
-                    ByteBuffer.allocate(16).putLong(term).putLong(index).array());
-            map.stageValue(batch, STATE_PREFIX + record.id(), state);
-            map.write(batch);
-        }
+        MapChange change = new MapChange();
+        BlockMap.stageValue(change, DURABLE_PREFIX + record.id(),
+                ByteBuffer.allocate(16).putLong(term).putLong(index).array());
+        BlockMap.stageValue(change, STATE_PREFIX + record.id(), state);
+        map.write(change);
         map.sync();
     }
 

@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The block storage of one node: under its data directory, {@code blockmap/} (RocksDB: the block
- * map and the volume records) and {@code volumes/} (one sparse data file per volume, unless the
+ * map and the volume records, with the map's journal) and {@code volumes/} (one sparse data file per volume, unless the
  * volume lives on a device of the operator's choosing). One process at a time: a lock file keeps a
  * second node off the same directory.
  */

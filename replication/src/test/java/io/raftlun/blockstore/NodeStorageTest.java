@@ -303,6 +303,50 @@ class NodeStorageTest {
         assertEquals(ReservationOutcome.Result.GOOD, volume.reserve(register).join().result());
     }
 
+    /**
+     * A kill -9 leaves the files as they are in the operating system's cache: a copy of the data
+     * directory taken while the node runs. RocksDB's memory is lost with the process; the map's
+     * journal brings back every change (and without the journal, the copy has none of them).
+     */
+    @Test
+    void theBlockMapsJournalBringsBackWhatAKilledProcessHadWritten() throws Exception {
+        Path node = dir.resolve("node");
+        Path killed = dir.resolve("killed");
+        Path killedWithoutJournal = dir.resolve("killed-without-journal");
+        byte[] want = bytes(filled(600, 3));
+        try (NodeStorage storage = NodeStorage.open(node)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            volume.write(200, filled(600, 3), false).join(); // three chunks
+            volume.write(7000, filled(8, 9), false).join();
+            volume.unmap(List.of(new Extent(7000, 8))).join();
+            copyTree(node, killed);
+            copyTree(node, killedWithoutJournal);
+            Files.delete(killedWithoutJournal.resolve("blockmap").resolve(BlockMap.JOURNAL_FILE));
+        }
+        try (NodeStorage storage = NodeStorage.open(killed)) {
+            BlockVolume volume = storage.openVolume("v", BLOCKS, BLOCK);
+            assertArrayEquals(want, bytes(volume.read(200, 600).join()), "read back, checked against the map's CRCs");
+            assertEquals(List.of(new LbaStatus(0, 200, false), new LbaStatus(200, 600, true),
+                    new LbaStatus(800, BLOCKS - 800, false)), volume.lbaStatus(0, 10).join());
+        }
+        try (NodeStorage storage = NodeStorage.open(killedWithoutJournal)) {
+            assertEquals(List.of(), storage.volumes(), "without the journal, not even the volume's record");
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws java.io.IOException {
+        try (var paths = Files.walk(from)) {
+            for (Path path : (Iterable<Path>) paths::iterator) {
+                Path target = to.resolve(from.relativize(path).toString());
+                if (Files.isDirectory(path)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(path, target);
+                }
+            }
+        }
+    }
+
     @Test
     void deleteRemovesDataAndMap() throws Exception {
         try (NodeStorage storage = NodeStorage.open(dir)) {
