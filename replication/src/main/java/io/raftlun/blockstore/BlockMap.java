@@ -319,6 +319,16 @@ final class BlockMap implements AutoCloseable {
         }
     }
 
+    /** Bytes of changes the journal would replay now, and whether a checkpoint is queued or running. */
+    record JournalState(long used, boolean checkpointing) {
+    }
+
+    JournalState journalState() {
+        synchronized (journal) {
+            return new JournalState(journal.used(), checkpointing);
+        }
+    }
+
     /** Makes everything written so far durable (fsync of the journal). */
     void sync() {
         journal.sync();

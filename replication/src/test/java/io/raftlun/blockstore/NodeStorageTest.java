@@ -334,7 +334,8 @@ class NodeStorageTest {
         }
     }
 
-    private static void copyTree(Path from, Path to) throws java.io.IOException {
+    /** Copies a directory tree, as a process killed at this moment leaves it on disk. */
+    static void copyTree(Path from, Path to) throws java.io.IOException {
         try (var paths = Files.walk(from)) {
             for (Path path : (Iterable<Path>) paths::iterator) {
                 Path target = to.resolve(from.relativize(path).toString());
