@@ -18,7 +18,7 @@ import java.util.zip.CRC32C;
  * this ring holds every change made since RocksDB last flushed its memory to its files.
  *
  * <p>Layout: a header of two slots, each naming where replay starts (position and sequence
- * number); the newer valid slot counts, so a torn header write leaves the other. Then the ring:
+ * number) and the ring's size; the newer valid slot counts, so a torn header write leaves the other. Then the ring:
  * records of {@code [length][sequence][payload][CRC32C]}, at logical positions that only grow,
  * placed at {@code HEADER_BYTES + position % capacity} (a record may wrap). Replay reads records
  * with consecutive sequence numbers and a valid CRC from the header's position, and stops at the
@@ -38,7 +38,7 @@ final class MapJournal implements AutoCloseable {
     private static final int MAGIC = 0x524c4d4a;
     /** Length, sequence number, CRC. */
     static final int RECORD_OVERHEAD = 4 + 8 + 4;
-    /** How long an append waits for room before the map fails the write: checkpoints take well under a second. */
+    /** How long an append waits for room before the map fails the change: only a failing checkpoint takes that long. */
     private static final long FULL_WAIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
 
     private final Path path;
