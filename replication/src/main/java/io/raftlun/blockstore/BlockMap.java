@@ -240,7 +240,7 @@ final class BlockMap implements AutoCloseable {
      * same values in the same order.
      */
     private void checkpoint() {
-        long[] end;
+        MapJournal.Mark end;
         synchronized (journal) {
             end = journal.end();
         }

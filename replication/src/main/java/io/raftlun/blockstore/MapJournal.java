@@ -57,6 +57,14 @@ final class MapJournal implements AutoCloseable {
     // Only the checkpointing thread (one at a time, see BlockMap) writes headers.
     private long generation;
 
+    /** A place in the ring: a record's position and the sequence number it has there. */
+    record Mark(long position, long sequence) {
+    }
+
+    /** One header slot: the newest by generation counts. */
+    private record Header(long generation, long capacity, Mark replayFrom) {
+    }
+
     private MapJournal(Path path, FileChannel file, long capacity) {
         this.path = path;
         this.file = file;
@@ -120,28 +128,29 @@ final class MapJournal implements AutoCloseable {
     }
 
     private void replay(Consumer<byte[]> replay) throws IOException {
-        long[] start = null;
+        Header header = null;
         for (int slot = 0; slot < 2; slot++) {
-            long[] candidate = readSlot(slot);
-            if (candidate != null && (start == null || candidate[0] > start[0])) {
-                start = candidate;
+            Header candidate = readSlot(slot);
+            if (candidate != null && (header == null || candidate.generation() > header.generation())) {
+                header = candidate;
             }
         }
-        if (start == null) {
+        if (header == null) {
             throw new StorageException("block map journal " + path + ": neither header slot is valid");
         }
-        generation = start[0];
-        capacity = start[3];
+        generation = header.generation();
+        capacity = header.capacity();
         if (file.size() < HEADER_BYTES + capacity) {
             fillWithZeros();
         }
-        long position = start[1];
-        long sequence = start[2];
+        long start = header.replayFrom().position();
+        long position = start;
+        long sequence = header.replayFrom().sequence();
         ByteBuffer head = ByteBuffer.allocate(4 + 8);
-        while (position - start[1] + RECORD_OVERHEAD <= capacity) {
+        while (position - start + RECORD_OVERHEAD <= capacity) {
             readFully(head.clear(), position);
             int length = head.getInt(0);
-            if (length <= 0 || length > capacity - RECORD_OVERHEAD - (position - start[1])
+            if (length <= 0 || length > capacity - RECORD_OVERHEAD - (position - start)
                     || head.getLong(4) != sequence) {
                 break;
             }
@@ -156,7 +165,7 @@ final class MapJournal implements AutoCloseable {
             position += RECORD_OVERHEAD + length;
             sequence++;
         }
-        replayFrom = start[1]; // until the caller's checkpoint: the replayed changes are not yet durable
+        replayFrom = start; // until the caller's checkpoint: the replayed changes are not yet durable
         nextPosition = position;
         // Past every sequence number a record in the ring may carry: fewer records fit than bytes.
         nextSequence = sequence + capacity;
@@ -213,8 +222,8 @@ final class MapJournal implements AutoCloseable {
     }
 
     /** Where the next record goes, with its sequence number: the start of a checkpoint. */
-    synchronized long[] end() {
-        return new long[] {nextPosition, nextSequence};
+    synchronized Mark end() {
+        return new Mark(nextPosition, nextSequence);
     }
 
     /** Makes every appended record durable. */
@@ -230,15 +239,15 @@ final class MapJournal implements AutoCloseable {
      * Starts replay at {@code end} (from {@link #end()}), durably: call it once every change
      * appended before that point is durable elsewhere. Called by one thread at a time.
      */
-    void checkpoint(long[] end) {
+    void checkpoint(Mark end) {
         try {
-            writeHeader(end[0], end[1]);
+            writeHeader(end.position(), end.sequence());
             file.force(false);
         } catch (IOException e) {
             throw new StorageException("block map journal " + path + ": checkpoint failed: " + e.getMessage(), e);
         }
         synchronized (this) {
-            replayFrom = end[0];
+            replayFrom = end.position();
             notifyAll();
         }
     }
@@ -253,8 +262,8 @@ final class MapJournal implements AutoCloseable {
         writeFully(slot.flip(), -HEADER_BYTES + (generation % 2) * SLOT_BYTES);
     }
 
-    /** A header slot's generation, replay position, sequence number and capacity, or null when not valid. */
-    private long[] readSlot(int slot) throws IOException {
+    /** A header slot, or null when it is not valid. */
+    private Header readSlot(int slot) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocate(SLOT_CONTENT_BYTES + 4);
         if (file.size() < (long) slot * SLOT_BYTES + buffer.capacity()) {
             return null;
@@ -265,7 +274,7 @@ final class MapJournal implements AutoCloseable {
         if (buffer.getInt(0) != MAGIC || buffer.getInt(SLOT_CONTENT_BYTES) != (int) crc.getValue()) {
             return null;
         }
-        return new long[] {buffer.getLong(4), buffer.getLong(20), buffer.getLong(28), buffer.getLong(12)};
+        return new Header(buffer.getLong(4), buffer.getLong(12), new Mark(buffer.getLong(20), buffer.getLong(28)));
     }
 
     private static int crc(byte[] head, byte[] payload) {

@@ -89,7 +89,7 @@ class MapJournalTest {
         reopen(opened);
         MapJournal journal = opened.get(0);
         journal.append(record("first"));
-        long second = journal.end()[0];
+        long second = journal.end().position();
         journal.append(record("second"));
         journal.append(record("third"));
         journal.close();
@@ -188,11 +188,11 @@ class MapJournalTest {
         for (int i = 0; i < 4; i++) {
             journal.append(big);
         }
-        long[] end = journal.end();
+        MapJournal.Mark end = journal.end();
         CompletableFuture<Long> fifth = CompletableFuture.supplyAsync(() -> journal.append(big));
         assertThrows(TimeoutException.class, () -> fifth.get(200, TimeUnit.MILLISECONDS), "no room: it waits");
         journal.checkpoint(end);
-        assertEquals(end[0] + MapJournal.RECORD_OVERHEAD + big.length, fifth.get(10, TimeUnit.SECONDS));
+        assertEquals(end.position() + MapJournal.RECORD_OVERHEAD + big.length, fifth.get(10, TimeUnit.SECONDS));
         journal.close();
     }
 }
